@@ -1,0 +1,17 @@
+//! clawscope-core: the normalized event model, the parsers that turn source
+//! records into events, pricing, and report arithmetic. No IO lives here.
+#![forbid(unsafe_code)]
+
+pub mod claude;
+pub mod jsonutil;
+pub mod model;
+pub mod openclaw;
+// pub mod pricing;
+pub mod report;
+pub mod skip;
+
+pub use model::{
+    Cost, CostSource, ErrorInfo, Event, EventKind, Merge, ModelRef, SessionMeta, SourceKind,
+    Timing, ToolInfo, Tokens,
+};
+pub use skip::{SkipCounts, SkipReason};
