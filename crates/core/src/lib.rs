@@ -6,6 +6,7 @@ pub mod claude;
 pub mod jsonutil;
 pub mod model;
 pub mod openclaw;
+pub mod query;
 // pub mod pricing;
 pub mod report;
 pub mod skip;

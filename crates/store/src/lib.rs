@@ -1,1 +1,111 @@
+//! clawscope-store: where normalized events live.
+//!
+//! [`Store`] is the backend-neutral contract the ingest pipeline writes through and
+//! the views read through; [`sqlite::SqliteStore`] is the embedded default. A new
+//! backend (PostgreSQL for fleets) is one more module implementing the trait.
 #![forbid(unsafe_code)]
+
+pub mod sqlite;
+
+use clawscope_core::query::{
+    EventFilter, SearchHit, SessionFilter, SessionSummary, StoreStats, StoredEvent, UsageFilter,
+};
+use clawscope_core::report::{UsageBucket, UsageEntry};
+use clawscope_core::{Event, SessionMeta};
+
+pub use sqlite::SqliteStore;
+
+/// Store failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// The store file was written by a newer clawscope.
+    #[error("store schema version {found} is newer than this build supports ({supported}); upgrade clawscope")]
+    TooNew {
+        /// Version on disk.
+        found: i64,
+        /// Highest known here.
+        supported: i64,
+    },
+    /// A directory could not be created.
+    #[error("cannot create {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Invalid query input.
+    #[error("invalid query: {0}")]
+    Invalid(String),
+}
+
+/// Result alias.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// One unit of ingest: events, session metadata and the cursors that cover them,
+/// applied atomically.
+#[derive(Debug, Default, Clone)]
+pub struct Batch {
+    /// Events to store (merged by id).
+    pub events: Vec<Event>,
+    /// Session metadata to upsert.
+    pub sessions: Vec<SessionMeta>,
+    /// Cursor updates `(source id, opaque state)`.
+    pub cursors: Vec<(String, String)>,
+}
+
+impl Batch {
+    /// True when there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.sessions.is_empty() && self.cursors.is_empty()
+    }
+}
+
+/// What applying a batch did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyStats {
+    /// New events.
+    pub inserted: u64,
+    /// Events that replaced a stored copy (larger usage, or changed state).
+    pub updated: u64,
+    /// Events already stored as they are.
+    pub unchanged: u64,
+}
+
+impl ApplyStats {
+    /// Add another batch's counts.
+    pub fn add(&mut self, o: ApplyStats) {
+        self.inserted += o.inserted;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+    }
+}
+
+/// The store contract. Writes go through [`Store::apply`]; everything else reads.
+pub trait Store: Send {
+    /// Apply a batch in one transaction: events, session metadata, cursors, rollups.
+    fn apply(&mut self, batch: &Batch) -> Result<ApplyStats>;
+    /// A source cursor's stored state.
+    fn cursor(&self, source_id: &str) -> Result<Option<String>>;
+    /// All cursors whose id starts with `prefix`.
+    fn cursors_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
+    /// Usage rollup rows in a window (reports read these, not events).
+    fn usage_buckets(&self, filter: &UsageFilter) -> Result<Vec<UsageBucket>>;
+    /// Individual usage entries in time order (for 5-hour blocks).
+    fn usage_entries(&self, filter: &UsageFilter) -> Result<Vec<UsageEntry>>;
+    /// Sessions with rolled-up usage.
+    fn sessions(&self, filter: &SessionFilter) -> Result<Vec<SessionSummary>>;
+    /// Number of sessions matching a filter (ignores limit/offset).
+    fn count_sessions(&self, filter: &SessionFilter) -> Result<u64>;
+    /// One session by key.
+    fn session(&self, key: &str) -> Result<Option<SessionSummary>>;
+    /// Events matching a filter, in (ts, seq) order.
+    fn events(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>>;
+    /// Full-text search over message text.
+    fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>>;
+    /// Store-wide counters.
+    fn stats(&self) -> Result<StoreStats>;
+}

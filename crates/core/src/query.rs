@@ -1,0 +1,159 @@
+//! Query shapes shared by the store (which answers them) and the views (which ask).
+
+use serde::Serialize;
+
+use crate::model::Event;
+use crate::report::UsageTotals;
+
+/// Time and source limits for usage queries.
+#[derive(Debug, Clone, Default)]
+pub struct UsageFilter {
+    /// Inclusive lower bound (epoch ms).
+    pub since_ms: Option<i64>,
+    /// Exclusive upper bound (epoch ms).
+    pub until_ms: Option<i64>,
+    /// Only this source (`openclaw`, `claude`).
+    pub source: Option<String>,
+    /// Only this agent.
+    pub agent: Option<String>,
+}
+
+/// How to order a session listing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SessionOrder {
+    /// Most recent activity first.
+    #[default]
+    LastActivity,
+    /// Highest cost first.
+    Cost,
+    /// Most tokens first.
+    Tokens,
+}
+
+/// Session listing filter.
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    /// Usage limits (time window applies to last activity).
+    pub usage: UsageFilter,
+    /// Substring of the session key or label.
+    pub key_contains: Option<String>,
+    /// Only children of this session.
+    pub parent: Option<String>,
+    /// Order.
+    pub order: SessionOrder,
+    /// Page size.
+    pub limit: usize,
+    /// Rows to skip.
+    pub offset: usize,
+}
+
+/// One session with its rolled-up usage and metadata.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SessionSummary {
+    /// Session key.
+    pub session_key: String,
+    /// Current session id.
+    pub session_id: Option<String>,
+    /// Source system.
+    pub source: String,
+    /// Agent.
+    pub agent: Option<String>,
+    /// Project.
+    pub project: Option<String>,
+    /// Parent session key (sub-agents).
+    pub parent_session_key: Option<String>,
+    /// Label.
+    pub label: Option<String>,
+    /// Channel.
+    pub channel: Option<String>,
+    /// Gateway status.
+    pub status: Option<String>,
+    /// First event (epoch ms).
+    pub first_ms: i64,
+    /// Last event (epoch ms).
+    pub last_ms: i64,
+    /// Events stored.
+    pub events: u64,
+    /// User messages.
+    pub user_messages: u64,
+    /// Model responses.
+    pub assistant_messages: u64,
+    /// Tool calls requested by the model.
+    pub tool_calls: u64,
+    /// Tool results returned.
+    pub tool_results: u64,
+    /// Tool results that failed.
+    pub tool_errors: u64,
+    /// Model responses that ended in an error.
+    pub assistant_errors: u64,
+    /// Sub-agents spawned.
+    pub subagents: u64,
+    /// Prompt size of the last model call (context used).
+    pub context_used: Option<u64>,
+    /// The model's context window.
+    pub context_max: Option<u64>,
+    /// Models used.
+    pub models: Vec<String>,
+    /// Usage and cost.
+    #[serde(flatten)]
+    pub totals: UsageTotals,
+}
+
+/// Event listing filter.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only this session.
+    pub session_key: Option<String>,
+    /// Only these kinds (stored names).
+    pub kinds: Vec<String>,
+    /// Time window.
+    pub since_ms: Option<i64>,
+    /// Time window end (exclusive).
+    pub until_ms: Option<i64>,
+    /// Only events stored after this sequence number.
+    pub after_seq: Option<i64>,
+    /// Page size.
+    pub limit: usize,
+    /// Rows to skip.
+    pub offset: usize,
+}
+
+/// An event as stored, with its store sequence number.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StoredEvent {
+    /// Monotonic store sequence (insertion order).
+    pub seq: i64,
+    /// The event.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// A full-text search hit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SearchHit {
+    /// Store sequence.
+    pub seq: i64,
+    /// Session key.
+    pub session_key: String,
+    /// Event kind.
+    pub kind: String,
+    /// When.
+    pub ts_ms: i64,
+    /// Highlighted snippet.
+    pub snippet: String,
+}
+
+/// Store-wide counters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StoreStats {
+    /// Events stored.
+    pub events: u64,
+    /// Sessions known.
+    pub sessions: u64,
+    /// Newest event (epoch ms).
+    pub last_event_ms: Option<i64>,
+    /// Bytes on disk (0 in memory).
+    pub size_bytes: u64,
+    /// Schema version.
+    pub schema_version: i64,
+}

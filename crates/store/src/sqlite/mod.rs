@@ -1,0 +1,144 @@
+//! The embedded SQLite backend (WAL), the default store.
+
+mod read;
+mod rollup;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::{ApplyStats, Batch, Result, Store, StoreError};
+use clawscope_core::query::{
+    EventFilter, SearchHit, SessionFilter, SessionSummary, StoreStats, StoredEvent, UsageFilter,
+};
+use clawscope_core::report::{UsageBucket, UsageEntry};
+
+/// Migrations in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+
+/// A clawscope store in one SQLite file (or in memory).
+pub struct SqliteStore {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the store at `path` and migrate it.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Self::setup(conn, Some(path.to_path_buf()))
+    }
+
+    /// A store that lives in memory only (`--no-db` scans).
+    pub fn open_in_memory() -> Result<SqliteStore> {
+        Self::setup(Connection::open_in_memory()?, None)
+    }
+
+    fn setup(conn: Connection, path: Option<PathBuf>) -> Result<SqliteStore> {
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.pragma_update(None, "cache_size", -32_000)?;
+        let mut store = SqliteStore { conn, path };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The schema version this build writes.
+    pub fn supported_version() -> i64 {
+        MIGRATIONS.len() as i64
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let current: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let supported = Self::supported_version();
+        if current > supported {
+            return Err(StoreError::TooNew {
+                found: current,
+                supported,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+            tracing::info!(version = i + 1, "store migrated");
+        }
+        Ok(())
+    }
+
+    /// Where the store lives on disk, if it does.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+}
+
+impl Store for SqliteStore {
+    fn apply(&mut self, batch: &Batch) -> Result<ApplyStats> {
+        write::apply(&mut self.conn, batch)
+    }
+
+    fn cursor(&self, source_id: &str) -> Result<Option<String>> {
+        read::cursor(&self.conn, source_id)
+    }
+
+    fn cursors_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        read::cursors_with_prefix(&self.conn, prefix)
+    }
+
+    fn usage_buckets(&self, filter: &UsageFilter) -> Result<Vec<UsageBucket>> {
+        read::usage_buckets(&self.conn, filter)
+    }
+
+    fn usage_entries(&self, filter: &UsageFilter) -> Result<Vec<UsageEntry>> {
+        read::usage_entries(&self.conn, filter)
+    }
+
+    fn sessions(&self, filter: &SessionFilter) -> Result<Vec<SessionSummary>> {
+        read::sessions(&self.conn, filter)
+    }
+
+    fn count_sessions(&self, filter: &SessionFilter) -> Result<u64> {
+        read::count_sessions(&self.conn, filter)
+    }
+
+    fn session(&self, key: &str) -> Result<Option<SessionSummary>> {
+        read::session(&self.conn, key)
+    }
+
+    fn events(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>> {
+        read::events(&self.conn, filter)
+    }
+
+    fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        read::search(&self.conn, query, limit)
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        let mut s = read::stats(&self.conn)?;
+        if let Some(p) = &self.path {
+            s.size_bytes = ["", "-wal"]
+                .iter()
+                .filter_map(|suffix| {
+                    let mut f = p.clone().into_os_string();
+                    f.push(suffix);
+                    std::fs::metadata(f).ok()
+                })
+                .map(|m| m.len())
+                .sum();
+        }
+        Ok(s)
+    }
+}

@@ -1,0 +1,224 @@
+//! Applying a batch: idempotent event upserts by stable id, session metadata,
+//! cursors and rollup deltas, all in one transaction.
+
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+
+use clawscope_core::{Event, Merge};
+
+use super::read::{event_from_row, EVENT_COLUMNS};
+use super::rollup::Rollups;
+use crate::{ApplyStats, Batch, Result};
+
+/// 16-byte hash of a stable id: the unique key.
+pub(super) fn id_hash(id: &str) -> [u8; 16] {
+    xxhash_rust::xxh3::xxh3_128(id.as_bytes()).to_le_bytes()
+}
+
+fn merge_code(m: Merge) -> i64 {
+    match m {
+        Merge::KeepFirst => 0,
+        Merge::KeepLargestUsage => 1,
+        Merge::Replace => 2,
+    }
+}
+
+/// Fingerprint of an event's content, to skip rewriting unchanged `Replace` rows.
+fn fingerprint(ev: &Event) -> i64 {
+    match ev.merge {
+        Merge::Replace => serde_json::to_vec(ev)
+            .map(|b| xxhash_rust::xxh3::xxh3_64(&b) as i64)
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+const INSERT_SQL: &str = "INSERT INTO events (idh, id, ts, kind, source, gateway, agent, project, session_key,
+    session_id, parent_session_key, channel, run_id, message_id, request_id, provider, model, api,
+    input, output, cache_read, cache_write, cache_write_1h, reasoning, context_used, context_max,
+    start_ms, end_ms, duration_ms, ttft_ms, tool_name, tool_call_id, tool_args, tool_result, tool_is_error,
+    exit_code, error_kind, error_message, error_retriable, cost_input, cost_output, cost_cache_read,
+    cost_cache_write, cost_total, cost_source, price_version, stop_reason, text, thinking, attrs, merge, fp)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+    ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42,
+    ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?50, ?51, ?52)
+  ON CONFLICT (idh) DO NOTHING";
+
+/// Bind every column of `ev` in INSERT_SQL order and run `stmt`.
+fn exec_event(stmt: &mut rusqlite::CachedStatement<'_>, idh: &[u8; 16], ev: &Event, fp: i64) -> Result<usize> {
+    let t = &ev.tokens;
+    let tool = ev.tool.as_ref();
+    let err = ev.error.as_ref();
+    let n = stmt.execute(params![
+        &idh[..],
+        ev.id,
+        ev.ts_ms,
+        ev.kind_str(),
+        ev.source.map(|s| s.as_str()).unwrap_or("unknown"),
+        ev.gateway,
+        ev.agent,
+        ev.project,
+        ev.session_key,
+        ev.session_id,
+        ev.parent_session_key,
+        ev.channel,
+        ev.run_id,
+        ev.message_id,
+        ev.request_id,
+        ev.model.provider,
+        ev.model.model,
+        ev.model.api,
+        t.input as i64,
+        t.output as i64,
+        t.cache_read as i64,
+        t.cache_write as i64,
+        t.cache_write_1h as i64,
+        t.reasoning as i64,
+        ev.context_used.map(|v| v as i64),
+        ev.context_max.map(|v| v as i64),
+        ev.timing.start_ms,
+        ev.timing.end_ms,
+        ev.timing.duration_ms,
+        ev.timing.ttft_ms,
+        tool.and_then(|t| t.name.as_deref()),
+        tool.and_then(|t| t.call_id.as_deref()),
+        tool.and_then(|t| t.arguments.as_deref()),
+        tool.and_then(|t| t.result.as_deref()),
+        tool.map(|t| t.is_error),
+        tool.and_then(|t| t.exit_code),
+        err.map(|e| e.kind.as_str()),
+        err.and_then(|e| e.message.as_deref()),
+        err.and_then(|e| e.retriable),
+        ev.cost.input,
+        ev.cost.output,
+        ev.cost.cache_read,
+        ev.cost.cache_write,
+        ev.cost.total,
+        ev.cost.source.as_str(),
+        ev.cost.price_version,
+        ev.stop_reason,
+        ev.text,
+        ev.thinking,
+        ev.attrs,
+        merge_code(ev.merge),
+        fp,
+    ])?;
+    Ok(n)
+}
+
+fn stored(tx: &Transaction<'_>, idh: &[u8; 16]) -> Result<Option<(i64, Event, i64)>> {
+    let sql = format!("SELECT seq, fp, {EVENT_COLUMNS} FROM events WHERE idh = ?1");
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let row = stmt
+        .query_row([&idh[..]], |r: &Row<'_>| {
+            Ok((r.get::<_, i64>(0)?, event_from_row(r, 2)?, r.get::<_, i64>(1)?))
+        })
+        .optional()?;
+    Ok(row)
+}
+
+/// Apply `batch` in one IMMEDIATE transaction.
+pub(super) fn apply(conn: &mut Connection, batch: &Batch) -> Result<ApplyStats> {
+    let tx = Transaction::new(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let mut stats = ApplyStats::default();
+    let mut rollups = Rollups::default();
+    {
+        let mut insert = tx.prepare_cached(INSERT_SQL)?;
+        let mut fts = tx.prepare_cached("INSERT INTO events_fts (rowid, text) VALUES (?1, ?2)")?;
+        for ev in &batch.events {
+            let idh = id_hash(&ev.id);
+            let fp = fingerprint(ev);
+            if exec_event(&mut insert, &idh, ev, fp)? == 1 {
+                stats.inserted += 1;
+                rollups.add(ev, 1);
+                if let (Some(text), Merge::KeepFirst) = (ev.text.as_deref(), ev.merge) {
+                    fts.execute(params![tx.last_insert_rowid(), text])?;
+                }
+                continue;
+            }
+            if ev.merge == Merge::KeepFirst {
+                stats.unchanged += 1;
+                continue;
+            }
+            let Some((seq, old, old_fp)) = stored(&tx, &idh)? else {
+                stats.unchanged += 1;
+                continue;
+            };
+            let replace = match ev.merge {
+                Merge::KeepLargestUsage => ev.tokens.total() > old.tokens.total(),
+                _ => fp != old_fp,
+            };
+            if !replace {
+                stats.unchanged += 1;
+                continue;
+            }
+            // The new copy gets a new sequence number, so followers of the store see the change.
+            tx.execute("DELETE FROM events WHERE seq = ?1", [seq])?;
+            exec_event(&mut insert, &idh, ev, fp)?;
+            rollups.add(&old, -1);
+            rollups.add(ev, 1);
+            stats.updated += 1;
+        }
+    }
+    upsert_sessions(&tx, batch)?;
+    {
+        let mut cur = tx.prepare_cached(
+            "INSERT INTO cursors (source_id, state, updated_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (source_id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms",
+        )?;
+        let now = chrono_now_ms();
+        for (id, state) in &batch.cursors {
+            cur.execute(params![id, state, now])?;
+        }
+    }
+    rollups.flush(&tx)?;
+    tx.commit()?;
+    Ok(stats)
+}
+
+fn upsert_sessions(tx: &Transaction<'_>, batch: &Batch) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO sessions_meta (session_key, session_id, source, agent, project, parent_session_key,
+            spawned_by, label, channel, chat_type, status, created_via, model, provider, context_max,
+            created_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+         ON CONFLICT (session_key) DO UPDATE SET
+            session_id = coalesce(excluded.session_id, session_id), source = coalesce(excluded.source, source),
+            agent = coalesce(excluded.agent, agent), project = coalesce(excluded.project, project),
+            parent_session_key = coalesce(excluded.parent_session_key, parent_session_key),
+            spawned_by = coalesce(excluded.spawned_by, spawned_by), label = coalesce(excluded.label, label),
+            channel = coalesce(excluded.channel, channel), chat_type = coalesce(excluded.chat_type, chat_type),
+            status = coalesce(excluded.status, status), created_via = coalesce(excluded.created_via, created_via),
+            model = coalesce(excluded.model, model), provider = coalesce(excluded.provider, provider),
+            context_max = coalesce(excluded.context_max, context_max),
+            created_ms = coalesce(excluded.created_ms, created_ms), updated_ms = coalesce(excluded.updated_ms, updated_ms)",
+    )?;
+    for m in &batch.sessions {
+        stmt.execute(params![
+            m.session_key,
+            m.session_id,
+            m.source.map(|s| s.as_str()),
+            m.agent,
+            m.project,
+            m.parent_session_key,
+            m.spawned_by,
+            m.label,
+            m.channel,
+            m.chat_type,
+            m.status,
+            m.created_via,
+            m.model,
+            m.provider,
+            m.context_max.map(|v| v as i64),
+            m.created_ms,
+            m.updated_ms,
+        ])?;
+    }
+    Ok(())
+}
+
+fn chrono_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

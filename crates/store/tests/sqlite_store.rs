@@ -1,0 +1,159 @@
+//! The SQLite store on real files: idempotent merges, rollups, cursors, search.
+
+use clawscope_core::query::{EventFilter, SessionFilter, UsageFilter};
+use clawscope_core::{Cost, CostSource, Event, EventKind, Merge, SourceKind, ToolInfo};
+use clawscope_store::{Batch, SqliteStore, Store};
+
+fn usage_event(id: &str, ts: i64, input: u64, output: u64, cost: f64, merge: Merge) -> Event {
+    let mut ev = Event {
+        id: id.into(),
+        ts_ms: ts,
+        kind: Some(EventKind::AssistantMessage),
+        source: Some(SourceKind::Claude),
+        agent: Some("claude-code".into()),
+        project: Some("p".into()),
+        session_key: "s1".into(),
+        merge,
+        cost: Cost {
+            total: Some(cost),
+            source: CostSource::Computed,
+            ..Cost::default()
+        },
+        ..Event::default()
+    };
+    ev.model.model = Some("m1".into());
+    ev.tokens.input = input;
+    ev.tokens.output = output;
+    ev
+}
+
+fn batch(events: Vec<Event>) -> Batch {
+    Batch {
+        events,
+        ..Batch::default()
+    }
+}
+
+fn totals(store: &SqliteStore) -> (u64, u64, f64, u64) {
+    let b = store.usage_buckets(&UsageFilter::default()).unwrap();
+    let input = b.iter().map(|x| x.totals.input_tokens).sum();
+    let output = b.iter().map(|x| x.totals.output_tokens).sum();
+    let cost = b.iter().map(|x| x.totals.cost_usd).sum();
+    let entries = b.iter().map(|x| x.totals.entries).sum();
+    (input, output, cost, entries)
+}
+
+#[test]
+fn reapplying_a_batch_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    let b = batch(vec![
+        usage_event("a", 1_000_000, 10, 5, 0.5, Merge::KeepFirst),
+        usage_event("b", 2_000_000, 20, 5, 0.25, Merge::KeepFirst),
+    ]);
+    let first = store.apply(&b).unwrap();
+    assert_eq!(first.inserted, 2);
+    let again = store.apply(&b).unwrap();
+    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 2));
+    assert_eq!(totals(&store), (30, 10, 0.75, 2));
+    let s = store.session("s1").unwrap().unwrap();
+    assert_eq!(s.assistant_messages, 2);
+    assert_eq!(s.totals.input_tokens, 30);
+    assert_eq!(s.models, vec!["m1".to_string()]);
+}
+
+#[test]
+fn larger_copy_replaces_and_rollups_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    store
+        .apply(&batch(vec![usage_event("k", 1_000_000, 10, 2, 1.0, Merge::KeepLargestUsage)]))
+        .unwrap();
+    // a tie keeps the first copy
+    let tie = store
+        .apply(&batch(vec![usage_event("k", 9_000_000, 11, 1, 9.0, Merge::KeepLargestUsage)]))
+        .unwrap();
+    assert_eq!(tie.unchanged, 1);
+    assert_eq!(totals(&store), (10, 2, 1.0, 1));
+    // a larger copy in another bucket wins; the old bucket is emptied
+    let up = store
+        .apply(&batch(vec![usage_event("k", 9_000_000, 10, 50, 2.0, Merge::KeepLargestUsage)]))
+        .unwrap();
+    assert_eq!(up.updated, 1);
+    assert_eq!(totals(&store), (10, 50, 2.0, 1));
+    let buckets = store.usage_buckets(&UsageFilter::default()).unwrap();
+    assert_eq!(buckets.len(), 1, "the emptied bucket is not reported");
+    assert_eq!(buckets[0].bucket_ms, 9_000_000);
+    let evs = store.events(&EventFilter::default()).unwrap();
+    assert_eq!(evs.len(), 1);
+    assert_eq!(evs[0].event.tokens.output, 50);
+}
+
+#[test]
+fn replace_merge_rewrites_only_changed_rows() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let mut task = Event {
+        id: "task:1".into(),
+        ts_ms: 5,
+        kind: Some(EventKind::TaskRun),
+        source: Some(SourceKind::OpenClaw),
+        session_key: "agent:main:main".into(),
+        merge: Merge::Replace,
+        attrs: Some(r#"{"status":"running"}"#.into()),
+        ..Event::default()
+    };
+    assert_eq!(store.apply(&batch(vec![task.clone()])).unwrap().inserted, 1);
+    assert_eq!(store.apply(&batch(vec![task.clone()])).unwrap().unchanged, 1);
+    task.attrs = Some(r#"{"status":"succeeded"}"#.into());
+    assert_eq!(store.apply(&batch(vec![task])).unwrap().updated, 1);
+    let evs = store.events(&EventFilter::default()).unwrap();
+    assert_eq!(evs.len(), 1);
+    assert!(evs[0].event.attrs.as_deref().unwrap().contains("succeeded"));
+    assert_eq!(store.session("agent:main:main").unwrap().unwrap().events, 1);
+}
+
+#[test]
+fn cursors_commit_with_events_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        let mut b = batch(vec![usage_event("a", 1, 1, 1, 0.0, Merge::KeepFirst)]);
+        b.cursors.push(("file:/x.jsonl".into(), r#"{"offset":42}"#.into()));
+        store.apply(&b).unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        store.cursor("file:/x.jsonl").unwrap().as_deref(),
+        Some(r#"{"offset":42}"#)
+    );
+    assert_eq!(store.cursors_with_prefix("file:").unwrap().len(), 1);
+    assert_eq!(store.stats().unwrap().events, 1);
+    assert!(store.stats().unwrap().size_bytes > 0);
+}
+
+#[test]
+fn search_finds_text_and_tool_counts_roll_up() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let mut user = usage_event("u", 10, 0, 0, 0.0, Merge::KeepFirst);
+    user.kind = Some(EventKind::UserMessage);
+    user.text = Some("please deploy the staging cluster".into());
+    let mut call = usage_event("c", 11, 0, 0, 0.0, Merge::KeepFirst);
+    call.kind = Some(EventKind::ToolCall);
+    let mut result = usage_event("r", 12, 0, 0, 0.0, Merge::KeepFirst);
+    result.kind = Some(EventKind::ToolResult);
+    result.tool = Some(ToolInfo {
+        is_error: true,
+        ..ToolInfo::default()
+    });
+    store.apply(&batch(vec![user, call, result])).unwrap();
+    let hits = store.search("staging", 10).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].snippet.contains("[staging]"));
+    // FTS syntax in user input is treated as text, not operators
+    assert!(store.search("NEAR(\"x", 10).unwrap().is_empty());
+    let s = store.session("s1").unwrap().unwrap();
+    assert_eq!((s.user_messages, s.tool_calls, s.tool_results, s.tool_errors), (1, 1, 1, 1));
+    let listed = store.sessions(&SessionFilter::default()).unwrap();
+    assert_eq!(listed.len(), 1);
+}
