@@ -2,12 +2,14 @@
 //! records into events, pricing, and report arithmetic. No IO lives here.
 #![forbid(unsafe_code)]
 
+pub mod anomaly;
 pub mod claude;
 pub mod jsonutil;
 pub mod model;
 pub mod openclaw;
 pub mod query;
-// pub mod pricing;
+pub mod redact;
+pub mod pricing;
 pub mod report;
 pub mod skip;
 

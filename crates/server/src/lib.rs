@@ -1,1 +1,96 @@
+//! clawscope-server: the JSON API. It answers from the store only; keeping the
+//! store current is the caller's job (a refresh task handed in by the binary).
 #![forbid(unsafe_code)]
+
+mod api;
+mod auth;
+mod params;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+
+use clawscope_store::Store;
+
+pub use params::ApiError;
+
+/// Shared state of the API handlers.
+#[derive(Clone)]
+pub struct AppState {
+    store: Arc<Mutex<Box<dyn Store>>>,
+    token: Option<Arc<str>>,
+    started_ms: i64,
+}
+
+impl AppState {
+    /// State over a store, with an optional bearer token.
+    pub fn new(store: Box<dyn Store>, token: Option<String>) -> AppState {
+        AppState {
+            store: Arc::new(Mutex::new(store)),
+            token: token.map(Arc::from),
+            started_ms: chrono::Utc::now().timestamp_millis(),
+        }
+    }
+
+    /// Run a read against the store off the async threads.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let guard = store.lock().map_err(|_| ApiError::Internal("store lock poisoned".into()))?;
+            f(guard.as_ref())
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+    }
+}
+
+/// The API router.
+pub fn router(state: AppState) -> Router {
+    api::routes(state.clone()).layer(axum::middleware::from_fn_with_state(state, auth::require_token))
+}
+
+/// Why the server refused to start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Not loopback and no token.
+    #[error("refusing to listen on {0} without a token: anything but loopback needs --token (or CLAWSCOPE_TOKEN)")]
+    NeedsToken(SocketAddr),
+    /// Bind or serve failure.
+    #[error("server error on {addr}: {source}")]
+    Io {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// Check the listen address against the token rule.
+pub fn check_bind(addr: SocketAddr, token: Option<&str>) -> Result<(), ServeError> {
+    if !addr.ip().is_loopback() && token.is_none_or(str::is_empty) {
+        return Err(ServeError::NeedsToken(addr));
+    }
+    Ok(())
+}
+
+/// Bind and serve until `shutdown` resolves.
+pub async fn serve(
+    addr: SocketAddr,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    check_bind(addr, state.token.as_deref())?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Io { addr, source })?;
+    let local = listener.local_addr().unwrap_or(addr);
+    tracing::info!(%local, "API listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| ServeError::Io { addr, source })
+}

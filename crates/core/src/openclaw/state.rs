@@ -124,8 +124,8 @@ impl CronJobRow {
     /// The job as a `cron.job` event (latest state replaces earlier).
     pub fn to_event(&self) -> Event {
         let agent = self.agent_id.clone();
-        let key = format!("agent:{}:cron:{}", agent.as_deref().unwrap_or("main"), self.job_id);
-        let mut ev = state_event(format!("ocstate:cron_job:{}", self.job_id), self.updated_at, EventKind::CronJob, key);
+        // A job definition belongs to no session (its runs do).
+        let mut ev = state_event(format!("ocstate:cron_job:{}", self.job_id), self.updated_at, EventKind::CronJob, String::new());
         ev.agent = agent;
         ev.text = Some(self.name.clone());
         ev.attrs = Some(

@@ -92,6 +92,9 @@ impl Rollups {
                 self.models.insert((ev.session_key.clone(), m.clone()));
             }
         }
+        if ev.session_key.is_empty() {
+            return;
+        }
         let d = self.sessions.entry(ev.session_key.clone()).or_insert_with(|| SessionDelta {
             first_ts: i64::MAX,
             last_ts: i64::MIN,

@@ -1,0 +1,224 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// clawscope: what your OpenClaw agents and Claude Code sessions cost, and what they did.
+///
+/// Data is discovered automatically ($OPENCLAW_STATE_DIR, ~/.openclaw, ~/.clawdbot,
+/// ~/.moltbot; $CLAUDE_CONFIG_DIR, ~/.config/claude, ~/.claude) and imported
+/// incrementally into an embedded store, so reports after the first are instant.
+#[derive(Debug, Parser)]
+#[command(name = "clawscope", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// OpenClaw state dir to read (repeatable). Giving any --openclaw-dir or --claude-dir
+    /// turns auto-discovery off.
+    #[arg(long = "openclaw-dir", value_name = "DIR", global = true)]
+    pub openclaw_dirs: Vec<PathBuf>,
+    /// Claude Code config dir to read, the one holding `projects/` (repeatable).
+    #[arg(long = "claude-dir", value_name = "DIR", global = true)]
+    pub claude_dirs: Vec<PathBuf>,
+    /// Store file (default: the platform data dir, e.g. ~/.local/share/clawscope/clawscope.db).
+    #[arg(long, value_name = "FILE", env = "CLAWSCOPE_STORE", global = true)]
+    pub store: Option<PathBuf>,
+    /// Config file (default: the platform config dir, e.g. ~/.config/clawscope/config.toml).
+    #[arg(long, value_name = "FILE", env = "CLAWSCOPE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// More log output (-v info, -vv debug). Logs go to stderr.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// No progress bars.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bring the store up to date with everything the sources wrote since last time.
+    Import(ImportArgs),
+    /// Usage and cost reports.
+    Report(ReportArgs),
+    /// Today / this week / this month at a glance, active sessions, last activity.
+    Status(StatusArgs),
+    /// List sessions (filter, sort, top N by cost).
+    Sessions(SessionsArgs),
+    /// One session's timeline: turns, thinking, tool calls with results and durations,
+    /// errors, sub-agents.
+    Show(ShowArgs),
+    /// Full-text search over message text.
+    Search(SearchArgs),
+    /// Cost spikes against a rolling baseline, expensive sessions, hourly burn.
+    Anomalies(AnomalyArgs),
+    /// Serve the JSON API (and keep the store current in the background).
+    Serve(ServeArgs),
+    /// Print shell completions.
+    Completions {
+        /// Shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Which systems to read.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub enum SourceArg {
+    #[default]
+    All,
+    Openclaw,
+    Claude,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Only this source.
+    #[arg(long, value_enum, default_value_t)]
+    pub source: SourceArg,
+    /// Reader threads (default: number of CPUs).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print the import report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Time window and output options shared by reports.
+#[derive(Debug, Args, Clone)]
+pub struct Window {
+    /// Start (YYYY-MM-DD, YYYYMMDD or RFC 3339), inclusive, in --timezone.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// End (YYYY-MM-DD, YYYYMMDD or RFC 3339), inclusive for dates, in --timezone.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// IANA time zone for grouping and dates (default: config, then the system zone).
+    #[arg(long, short = 'z')]
+    pub timezone: Option<String>,
+    /// Only this source.
+    #[arg(long, value_enum, default_value_t)]
+    pub source: SourceArg,
+    /// Print JSON: {"rows":[...],"totals":{...}}.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print CSV.
+    #[arg(long)]
+    pub csv: bool,
+    /// Scan the sources into memory without touching the store.
+    #[arg(long)]
+    pub no_db: bool,
+    /// Do not import before reporting (report what the store holds).
+    #[arg(long, conflicts_with = "no_db")]
+    pub offline: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReportKind {
+    Daily,
+    Weekly,
+    Monthly,
+    Session,
+    Model,
+    Project,
+    Agent,
+    Blocks,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Which report.
+    #[arg(value_enum)]
+    pub kind: ReportKind,
+    #[command(flatten)]
+    pub window: Window,
+    /// Per-model rows under each period (table output).
+    #[arg(long)]
+    pub breakdown: bool,
+    /// Block length in hours (blocks report).
+    #[arg(long, default_value_t = 5)]
+    pub session_length: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub window: Window,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    #[command(flatten)]
+    pub window: Window,
+    /// The N most expensive sessions.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Rows to show (default 50).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Only this agent.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Session key or label contains this text.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Only sub-agents of this session key.
+    #[arg(long)]
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Session key (or a unique part of it, or a session id).
+    pub session: String,
+    #[command(flatten)]
+    pub window: Window,
+    /// Show full tool arguments and results.
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words to find (all must match).
+    pub text: Vec<String>,
+    /// Most hits to show.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub window: Window,
+}
+
+#[derive(Debug, Args)]
+pub struct AnomalyArgs {
+    #[command(flatten)]
+    pub window: Window,
+    /// Hourly cost above this multiple of the trailing 24 h average is a spike.
+    #[arg(long, default_value_t = 2.0)]
+    pub spike_factor: f64,
+    /// A session costing more than this (USD) is flagged.
+    #[arg(long, default_value_t = 5.0)]
+    pub session_usd: f64,
+    /// An hour costing more than this (USD) is flagged as burn.
+    #[arg(long, default_value_t = 3.0)]
+    pub hourly_usd: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Anything but loopback requires --token.
+    #[arg(long, default_value = "127.0.0.1:3200")]
+    pub listen: std::net::SocketAddr,
+    /// Bearer token required on every request (env CLAWSCOPE_TOKEN).
+    #[arg(long, env = "CLAWSCOPE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Seconds between background imports.
+    #[arg(long, default_value_t = 5)]
+    pub refresh: u64,
+}

@@ -1,0 +1,59 @@
+//! `clawscope import`.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::args::ImportArgs;
+use crate::context::Ctx;
+use crate::render::{num, Table};
+
+pub fn run(ctx: &Ctx, a: &ImportArgs, out: &mut impl Write) -> Result<()> {
+    let mut store = ctx.open_store()?;
+    if ctx.roots.openclaw.is_empty() && ctx.roots.claude.is_empty() {
+        eprintln!("no OpenClaw or Claude Code data found; looked in $OPENCLAW_STATE_DIR, ~/.openclaw, ~/.clawdbot, ~/.moltbot, $CLAUDE_CONFIG_DIR, ~/.config/claude, ~/.claude (use --openclaw-dir / --claude-dir)");
+    }
+    let report = ctx.import(&mut store, a.source.select(), a.threads)?;
+    if a.json {
+        serde_json::to_writer_pretty(&mut *out, &serde_json::json!({
+            "store": ctx.store_path,
+            "roots": ctx.roots,
+            "price_table": ctx.pricer.version(),
+            "report": report,
+        }))?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let mut t = Table::new(&["source", "files/dbs", "new bytes", "records", "events", "new", "updated", "unchanged", "skipped"]);
+    for (name, r) in &report.sources {
+        t.row(vec![
+            name.clone(),
+            num(r.units),
+            num(r.bytes),
+            num(r.records),
+            num(r.events),
+            num(r.inserted),
+            num(r.updated),
+            num(r.unchanged),
+            num(r.skipped.total()),
+        ]);
+    }
+    t.print(out)?;
+    for (name, r) in &report.sources {
+        for (reason, n) in &r.skipped.0 {
+            writeln!(out, "  {name}: skipped {} × {}", num(*n), reason.describe())?;
+        }
+        for ex in &r.skip_examples {
+            writeln!(out, "    e.g. {} @ {}: {}", ex.path, ex.position, ex.reason.describe())?;
+        }
+    }
+    let total = report.total();
+    writeln!(
+        out,
+        "{} new events in {:.2}s into {}",
+        num(total.inserted),
+        report.elapsed_ms as f64 / 1000.0,
+        ctx.store_path.display()
+    )?;
+    Ok(())
+}

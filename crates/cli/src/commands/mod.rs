@@ -1,0 +1,8 @@
+//! One module per command.
+
+pub mod import;
+pub mod report;
+pub mod serve;
+pub mod sessions;
+pub mod show;
+pub mod status;

@@ -1,0 +1,202 @@
+//! What every command needs: config, data roots, the store (brought up to date),
+//! the pricer, the report time zone and window.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use chrono::{NaiveDate, TimeZone};
+use chrono_tz::Tz;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use clawscope_core::pricing::PriceTable;
+use clawscope_core::query::UsageFilter;
+use clawscope_ingest::{discover, import, plan, Env, ImportReport, Pricer, Progress, Roots, SourceSelect, Unit};
+use clawscope_store::{SqliteStore, Store};
+
+use crate::args::{Global, SourceArg, Window};
+use crate::config::{default_store, Config};
+
+/// Shared state of one invocation.
+pub struct Ctx {
+    pub config: Config,
+    pub roots: Roots,
+    pub pricer: Pricer,
+    pub store_path: PathBuf,
+    pub show_progress: bool,
+}
+
+impl SourceArg {
+    pub fn select(self) -> SourceSelect {
+        match self {
+            SourceArg::All => SourceSelect::All,
+            SourceArg::Openclaw => SourceSelect::OpenClaw,
+            SourceArg::Claude => SourceSelect::Claude,
+        }
+    }
+
+    pub fn filter(self) -> Option<String> {
+        match self {
+            SourceArg::All => None,
+            SourceArg::Openclaw => Some("openclaw".into()),
+            SourceArg::Claude => Some("claude".into()),
+        }
+    }
+}
+
+impl Ctx {
+    pub fn new(g: &Global) -> Result<Ctx> {
+        let config = Config::load(g.config.as_deref())?;
+        let mut oc = g.openclaw_dirs.clone();
+        let mut cc = g.claude_dirs.clone();
+        if oc.is_empty() && cc.is_empty() {
+            oc = config.openclaw_dirs.clone();
+            cc = config.claude_dirs.clone();
+        }
+        for d in oc.iter().chain(cc.iter()) {
+            if !d.is_dir() {
+                bail!("{} is not a directory", d.display());
+            }
+        }
+        let roots = discover(&oc, &cc, &Env::from_process());
+        let table = PriceTable::embedded().with_overrides(config.price_overrides());
+        let store_path = match (&g.store, &config.store) {
+            (Some(p), _) | (None, Some(p)) => p.clone(),
+            _ => default_store()?,
+        };
+        Ok(Ctx {
+            pricer: Pricer::new(table),
+            roots,
+            store_path,
+            show_progress: !g.no_progress && std::io::stderr().is_terminal(),
+            config,
+        })
+    }
+
+    /// Open the store on disk.
+    pub fn open_store(&self) -> Result<SqliteStore> {
+        SqliteStore::open(&self.store_path)
+            .with_context(|| format!("cannot open store {}", self.store_path.display()))
+    }
+
+    /// The store a report reads: imported incrementally first, or a throw-away
+    /// in-memory scan for `--no-db`, or as it is for `--offline`.
+    pub fn report_store(&self, w: &Window) -> Result<Box<dyn Store>> {
+        if w.no_db {
+            let mut s = SqliteStore::open_in_memory()?;
+            self.import(&mut s, w.source.select(), None)?;
+            return Ok(Box::new(s));
+        }
+        let mut s = self.open_store()?;
+        if !w.offline {
+            self.import(&mut s, w.source.select(), None)?;
+        }
+        Ok(Box::new(s))
+    }
+
+    /// Run an incremental import.
+    pub fn import(&self, store: &mut dyn Store, select: SourceSelect, threads: Option<usize>) -> Result<ImportReport> {
+        let units: Vec<Unit> = plan(&self.roots, select);
+        let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+        let bar = ImportBar::new(self.show_progress);
+        let report = import(store, &units, &self.pricer, threads, &bar).context("import failed")?;
+        tracing::info!(elapsed_ms = report.elapsed_ms, units = units.len(), "import done");
+        Ok(report)
+    }
+
+    /// The report time zone: --timezone, config, $TZ / system zone, UTC.
+    pub fn timezone(&self, w: &Window) -> Result<Tz> {
+        if let Some(name) = w.timezone.as_ref().or(self.config.timezone.as_ref()) {
+            return name
+                .parse::<Tz>()
+                .map_err(|_| anyhow::anyhow!("unknown time zone {name:?} (use an IANA name like Europe/Berlin or UTC)"));
+        }
+        let system = std::env::var("TZ")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .or_else(|| iana_time_zone::get_timezone().ok());
+        Ok(system.and_then(|s| s.trim_start_matches(':').parse().ok()).unwrap_or(chrono_tz::UTC))
+    }
+
+    /// The usage filter for a window.
+    pub fn filter(&self, w: &Window) -> Result<UsageFilter> {
+        let tz = self.timezone(w)?;
+        Ok(UsageFilter {
+            since_ms: w.since.as_deref().map(|s| parse_bound(s, tz, false)).transpose()?,
+            until_ms: w.until.as_deref().map(|s| parse_bound(s, tz, true)).transpose()?,
+            source: w.source.filter(),
+            agent: None,
+        })
+    }
+}
+
+/// Parse a --since/--until value into epoch ms. Dates are whole days in `tz`;
+/// an `until` date includes that day.
+pub fn parse_bound(s: &str, tz: Tz, until: bool) -> Result<i64> {
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(dt.timestamp_millis());
+    }
+    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(s, "%Y%m%d"))
+        .with_context(|| format!("cannot read {s:?} as a date (YYYY-MM-DD, YYYYMMDD or RFC 3339)"))?;
+    let date = if until { date.succ_opt().unwrap_or(date) } else { date };
+    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    let local = tz
+        .from_local_datetime(&midnight)
+        .earliest()
+        .with_context(|| format!("{s} has no midnight in {tz}"))?;
+    Ok(local.timestamp_millis())
+}
+
+/// A byte-progress bar on stderr (hidden when not a terminal).
+struct ImportBar {
+    bar: Option<ProgressBar>,
+}
+
+impl ImportBar {
+    fn new(show: bool) -> ImportBar {
+        ImportBar {
+            bar: show.then(|| {
+                let b = ProgressBar::new(0);
+                b.set_style(
+                    ProgressStyle::with_template("{spinner} importing {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                b
+            }),
+        }
+    }
+}
+
+impl Progress for ImportBar {
+    fn start(&self, _units: usize, total_bytes: u64) {
+        if let Some(b) = &self.bar {
+            b.set_length(total_bytes);
+        }
+    }
+    fn unit_done(&self, unit: &Unit) {
+        if let Some(b) = &self.bar {
+            b.inc(unit.size);
+        }
+    }
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds() {
+        let utc = chrono_tz::UTC;
+        assert_eq!(parse_bound("2026-09-01", utc, false).unwrap(), 1_788_220_800_000);
+        assert_eq!(parse_bound("20260901", utc, true).unwrap(), 1_788_307_200_000);
+        let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
+        assert_eq!(parse_bound("2026-09-01", tokyo, false).unwrap(), 1_788_220_800_000 - 9 * 3_600_000);
+        assert!(parse_bound("yesterday", utc, false).is_err());
+    }
+}

@@ -1,0 +1,111 @@
+//! File cursors: identity (device, inode, head hash) plus the byte offset read so far,
+//! and the transcript state needed to resume mid-file.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+
+use serde::{Deserialize, Serialize};
+
+/// Bytes at the head of a file hashed to recognise it after a rewrite.
+const HEAD_BYTES: u64 = 256;
+
+/// Where reading a file stopped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileCursor {
+    /// Device id.
+    pub dev: u64,
+    /// Inode.
+    pub ino: u64,
+    /// Offset just past the last complete line consumed.
+    pub offset: u64,
+    /// xxh3 of the first min(offset, 256) bytes.
+    pub head: u64,
+    /// Provider learned from earlier lines (OpenClaw model_change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Model learned from earlier lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// API learned from earlier lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<String>,
+}
+
+fn head_hash(file: &mut File, len: u64) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; len.min(HEAD_BYTES) as usize];
+    file.seek(SeekFrom::Start(0))?;
+    file.read_exact(&mut buf)?;
+    Ok(xxhash_rust::xxh3::xxh3_64(&buf))
+}
+
+impl FileCursor {
+    /// Decide where to resume in `file`: the stored offset if it is still the same
+    /// file grown by appends, else 0 (new file, rotated, truncated or rewritten).
+    pub fn resume(stored: Option<&str>, file: &mut File) -> std::io::Result<FileCursor> {
+        let meta = file.metadata()?;
+        let fresh = FileCursor {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            ..FileCursor::default()
+        };
+        let Some(prev) = stored.and_then(|s| serde_json::from_str::<FileCursor>(s).ok()) else {
+            return Ok(fresh);
+        };
+        let same_file = prev.dev == fresh.dev && prev.ino == fresh.ino;
+        if !same_file || prev.offset > meta.len() || head_hash(file, prev.offset)? != prev.head {
+            tracing::info!(reason = if same_file { "truncated or rewritten" } else { "replaced" }, "re-reading file from the start");
+            return Ok(fresh);
+        }
+        Ok(prev)
+    }
+
+    /// Record a new offset (recomputing the head hash while it covers less than 256 bytes).
+    pub fn advance(&mut self, file: &mut File, offset: u64) -> std::io::Result<()> {
+        if offset != self.offset && (self.offset < HEAD_BYTES || offset < HEAD_BYTES) {
+            self.head = head_hash(file, offset)?;
+        }
+        self.offset = offset;
+        Ok(())
+    }
+
+    /// The stored form.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn truncation_and_replacement_restart_at_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        std::fs::write(&path, b"line one\nline two\n").unwrap();
+        let mut f = File::open(&path).unwrap();
+        let mut c = FileCursor::resume(None, &mut f).unwrap();
+        c.advance(&mut f, 18).unwrap();
+        let stored = c.encode();
+        // appended: resume where we were
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"three\n").unwrap();
+        let mut f = File::open(&path).unwrap();
+        assert_eq!(FileCursor::resume(Some(&stored), &mut f).unwrap().offset, 18);
+        // truncated: restart
+        std::fs::write(&path, b"x\n").unwrap();
+        let mut f = File::open(&path).unwrap();
+        assert_eq!(FileCursor::resume(Some(&stored), &mut f).unwrap().offset, 0);
+        // same length, different head (rewritten in place): restart
+        std::fs::write(&path, b"LINE ONE\nline two\nthree\n").unwrap();
+        let mut f = File::open(&path).unwrap();
+        assert_eq!(FileCursor::resume(Some(&stored), &mut f).unwrap().offset, 0);
+        // replaced by another file (rotation): restart
+        let other = dir.path().join("b.jsonl");
+        std::fs::write(&other, b"line one\nline two\nthree\n").unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        let mut f = File::open(&path).unwrap();
+        assert_eq!(FileCursor::resume(Some(&stored), &mut f).unwrap().offset, 0);
+    }
+}

@@ -1,0 +1,182 @@
+//! Import: read units in parallel, price and dedup them, and apply their batches to
+//! the store in plan order (so "first seen" is deterministic), each batch with the
+//! cursors it covers in one transaction. A crash at any point loses nothing: the
+//! next run resumes from the last committed cursors and stable ids absorb re-reads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use clawscope_core::{SkipCounts, SourceKind};
+use clawscope_store::{ApplyStats, Store};
+
+use crate::pipeline::{dedup, Pricer};
+use crate::sources::{claude, openclaw_db, openclaw_legacy, openclaw_state};
+use crate::unit::{Cursors, SkipExample, Unit, UnitKind, UnitOutput};
+
+/// Receives progress while an import runs.
+pub trait Progress: Sync {
+    /// Work is about to start.
+    fn start(&self, _units: usize, _total_bytes: u64) {}
+    /// One unit was applied.
+    fn unit_done(&self, _unit: &Unit) {}
+    /// All done.
+    fn finish(&self) {}
+}
+
+/// A progress sink that ignores everything.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// What one source kind contributed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SourceReport {
+    /// Files / databases looked at.
+    pub units: u64,
+    /// New bytes read.
+    pub bytes: u64,
+    /// Lines or rows read.
+    pub records: u64,
+    /// Events produced.
+    pub events: u64,
+    /// New events stored.
+    pub inserted: u64,
+    /// Stored events replaced by a better copy.
+    pub updated: u64,
+    /// Events already stored.
+    pub unchanged: u64,
+    /// Skips by reason.
+    pub skipped: SkipCounts,
+    /// A few skips with their positions.
+    pub skip_examples: Vec<SkipExample>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    /// Per source (`openclaw`, `claude`).
+    pub sources: BTreeMap<String, SourceReport>,
+    /// Wall time.
+    pub elapsed_ms: u64,
+}
+
+impl ImportReport {
+    /// Totals across sources.
+    pub fn total(&self) -> SourceReport {
+        let mut t = SourceReport::default();
+        for r in self.sources.values() {
+            t.units += r.units;
+            t.bytes += r.bytes;
+            t.records += r.records;
+            t.events += r.events;
+            t.inserted += r.inserted;
+            t.updated += r.updated;
+            t.unchanged += r.unchanged;
+            t.skipped.merge(&r.skipped);
+        }
+        t
+    }
+}
+
+/// Import failures (bad records are skips, not errors; this is the store failing).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] clawscope_store::StoreError),
+}
+
+/// Read one unit: parse, price and dedup.
+pub fn read_unit(unit: &Unit, cursors: &Cursors, pricer: &Pricer) -> UnitOutput {
+    let mut out = match &unit.kind {
+        UnitKind::LegacyTranscript { agent, metas } => openclaw_legacy::read(&unit.path, agent, metas, cursors),
+        UnitKind::ClaudeFile { relative } => claude::read(&unit.path, relative, cursors),
+        UnitKind::AgentDb { agent } => openclaw_db::read(&unit.path, agent, cursors),
+        UnitKind::StateDb => openclaw_state::read(&unit.path),
+    };
+    for batch in &mut out.batches {
+        dedup(&mut batch.events);
+        for ev in &mut batch.events {
+            pricer.price(ev);
+        }
+    }
+    out
+}
+
+/// Run an import of `units` into `store` on `threads` reader threads.
+pub fn import(
+    store: &mut dyn Store,
+    units: &[Unit],
+    pricer: &Pricer,
+    threads: usize,
+    progress: &dyn Progress,
+) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    let cursors: Cursors = store.cursors_with_prefix("")?.into_iter().collect();
+    progress.start(units.len(), units.iter().map(|u| u.size).sum());
+    let mut report = ImportReport::default();
+    let next = AtomicUsize::new(0);
+    let threads = threads.clamp(1, 16).min(units.len().max(1));
+    let result = std::thread::scope(|scope| -> Result<(), ImportError> {
+        let (tx, rx) = mpsc::sync_channel::<(usize, UnitOutput)>(threads * 2);
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, cursors) = (&next, &cursors);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(unit) = units.get(i) else { break };
+                if tx.send((i, read_unit(unit, cursors, pricer))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut pending: HashMap<usize, UnitOutput> = HashMap::new();
+        let mut want = 0;
+        for (i, out) in rx.iter() {
+            pending.insert(i, out);
+            while let Some(out) = pending.remove(&want) {
+                let unit = &units[want];
+                let r = report.sources.entry(source_name(unit.source).to_string()).or_default();
+                apply_unit(store, out, r).inspect_err(|_| {
+                    // Stop the readers: nothing more can be stored.
+                    next.store(usize::MAX / 2, Ordering::Relaxed);
+                })?;
+                progress.unit_done(unit);
+                want += 1;
+            }
+        }
+        Ok(())
+    });
+    progress.finish();
+    result?;
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+fn source_name(s: SourceKind) -> &'static str {
+    s.as_str()
+}
+
+fn apply_unit(store: &mut dyn Store, out: UnitOutput, r: &mut SourceReport) -> Result<(), ImportError> {
+    r.units += 1;
+    r.bytes += out.bytes;
+    r.records += out.records;
+    r.skipped.merge(&out.skipped);
+    for ex in out.examples {
+        if r.skip_examples.len() < 10 {
+            r.skip_examples.push(ex);
+        }
+    }
+    for batch in out.batches {
+        r.events += batch.events.len() as u64;
+        let s: ApplyStats = store.apply(&batch)?;
+        r.inserted += s.inserted;
+        r.updated += s.updated;
+        r.unchanged += s.unchanged;
+    }
+    Ok(())
+}

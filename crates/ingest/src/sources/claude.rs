@@ -1,0 +1,119 @@
+//! Claude Code transcripts: `<root>/projects/**/*.jsonl` (sub-agent files included).
+//! Incremental by file identity and byte offset.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use clawscope_core::claude::{parse_line, ClaudeFile, AGENT};
+use clawscope_core::{SessionMeta, SkipReason, SourceKind};
+use clawscope_store::Batch;
+
+use crate::cursor::FileCursor;
+use crate::lines::{for_each_line, MAX_LINE_BYTES};
+use crate::unit::{Cursors, Unit, UnitKind, UnitOutput};
+
+/// Every `*.jsonl` under `dir`, recursively, in sorted path order.
+pub fn jsonl_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.filter_map(|e| e.ok()) {
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(p),
+                Ok(t) if t.is_file() && p.extension().is_some_and(|x| x == "jsonl") => out.push(p),
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// List the transcript files of one Claude config root.
+pub fn plan_root(root: &Path, out: &mut Vec<Unit>) {
+    let projects = root.join("projects");
+    for path in jsonl_files(&projects) {
+        let Some(relative) = path
+            .strip_prefix(&projects)
+            .ok()
+            .and_then(|r| r.to_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        out.push(Unit {
+            source: SourceKind::Claude,
+            path,
+            size,
+            kind: UnitKind::ClaudeFile { relative },
+        });
+    }
+}
+
+/// Read new lines of one file.
+pub fn read(path: &Path, relative: &str, cursors: &Cursors) -> UnitOutput {
+    let mut out = UnitOutput::default();
+    let label = path.display().to_string();
+    let Some(cf) = ClaudeFile::from_relative(relative) else {
+        return out; // a file directly under projects/ belongs to no project (ccusage ignores it too)
+    };
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(path = %label, error = %e, "cannot open transcript");
+            out.skip(&label, 0, SkipReason::Unreadable);
+            return out;
+        }
+    };
+    let cid = format!("file:{label}");
+    let mut cursor = match FileCursor::resume(cursors.get(&cid).map(String::as_str), &mut file) {
+        Ok(c) => c,
+        Err(_) => {
+            out.skip(&label, 0, SkipReason::Unreadable);
+            return out;
+        }
+    };
+    let start = cursor.offset;
+    let mut events = Vec::new();
+    let result = for_each_line(&mut file, start, MAX_LINE_BYTES, |off, line| {
+        out.records += 1;
+        match line.and_then(|l| parse_line(&cf, off, l)) {
+            Ok(Some(ev)) => events.push(ev),
+            Ok(None) => {}
+            Err(reason) => out.skip(&label, off, reason),
+        }
+    });
+    let end = match result {
+        Ok(end) => end,
+        Err(e) => {
+            tracing::warn!(path = %label, error = %e, "read failed");
+            out.skip(&label, start, SkipReason::Unreadable);
+            return out;
+        }
+    };
+    out.bytes = end - start;
+    if end == start && cursors.contains_key(&cid) {
+        return out;
+    }
+    if cursor.advance(&mut file, end).is_err() {
+        out.skip(&label, end, SkipReason::Unreadable);
+        return out;
+    }
+    let meta = SessionMeta {
+        session_key: cf.session.clone(),
+        session_id: Some(cf.session.clone()),
+        source: Some(SourceKind::Claude),
+        agent: Some(AGENT.to_string()),
+        project: Some(cf.project.clone()),
+        ..SessionMeta::default()
+    };
+    out.batches.push(Batch {
+        events,
+        sessions: vec![meta],
+        cursors: vec![(cid, cursor.encode())],
+    });
+    out
+}

@@ -1,0 +1,6 @@
+//! One module per source format.
+
+pub mod claude;
+pub mod openclaw_db;
+pub mod openclaw_legacy;
+pub mod openclaw_state;
