@@ -95,7 +95,7 @@ pub fn read_unit(unit: &Unit, cursors: &Cursors, pricer: &Pricer) -> UnitOutput 
         UnitKind::LegacyTranscript { agent, metas } => openclaw_legacy::read(&unit.path, agent, metas, cursors),
         UnitKind::ClaudeFile { relative } => claude::read(&unit.path, relative, cursors),
         UnitKind::AgentDb { agent } => openclaw_db::read(&unit.path, agent, cursors),
-        UnitKind::StateDb => openclaw_state::read(&unit.path),
+        UnitKind::StateDb => openclaw_state::read(&unit.path, cursors),
     };
     for batch in &mut out.batches {
         dedup(&mut batch.events);

@@ -156,10 +156,12 @@ impl CronRunRow {
 impl TaskRunRow {
     /// The task as a `task.run` event.
     pub fn to_event(&self) -> Event {
+        // A cron run reports `agent:<a>:cron:<job>:run:<sessionId>`: the run lives in the job's session.
         let key = self
             .child_session_key
-            .clone()
-            .or_else(|| self.requester_session_key.clone())
+            .as_deref()
+            .or(self.requester_session_key.as_deref())
+            .map(|k| k.split(":run:").next().unwrap_or(k).to_string())
             .unwrap_or_default();
         let mut ev = state_event(format!("ocstate:task:{}", self.task_id), self.started_at.unwrap_or(self.created_at), EventKind::TaskRun, key);
         ev.agent = self.agent_id.clone();

@@ -564,13 +564,15 @@ impl TranscriptState {
         }
         ev.text = non_empty(truncate(&content.text, TEXT_BYTES));
         ev.thinking = non_empty(truncate(&content.thinking, TEXT_BYTES));
+        let (message_id, model) = (ev.message_id.clone(), ev.model.clone());
+        out.push(ev);
         for (i, call) in content.tool_calls.iter().enumerate() {
             let call_id = own(&call.id);
             let suffix = call_id.clone().unwrap_or_else(|| i.to_string());
             let mut tev = self.base_event(format!("{id}:call:{suffix}"), ts, EventKind::ToolCall);
-            tev.message_id = ev.message_id.clone();
+            tev.message_id = message_id.clone();
             tev.run_id = run_id.clone();
-            tev.model = ev.model.clone();
+            tev.model = model.clone();
             tev.tool = Some(ToolInfo {
                 name: own(&call.name),
                 call_id,
@@ -579,7 +581,6 @@ impl TranscriptState {
             });
             out.push(tev);
         }
-        out.push(ev);
     }
 }
 
@@ -630,13 +631,13 @@ mod tests {
         let mut out = Vec::new();
         st.parse_line(line, None, &mut out).unwrap();
         assert_eq!(out.len(), 2);
-        let call = &out[0];
+        let call = &out[1];
         assert_eq!(call.kind, Some(EventKind::ToolCall));
         assert_eq!(call.id, "oc:s1:7d28:call:call_1");
         let tool = call.tool.as_ref().unwrap();
         assert_eq!(tool.name.as_deref(), Some("exec"));
         assert_eq!(tool.arguments.as_deref(), Some(r#"{"command":"echo hi"}"#));
-        let a = &out[1];
+        let a = &out[0];
         assert_eq!(a.kind, Some(EventKind::AssistantMessage));
         assert_eq!(a.ts_ms, 1_795_277_456_860);
         assert_eq!(a.tokens.input, 12877);

@@ -20,9 +20,12 @@ pub fn jsonl_files(dir: &Path) -> Vec<PathBuf> {
         let Ok(rd) = std::fs::read_dir(&d) else { continue };
         for e in rd.filter_map(|e| e.ok()) {
             let p = e.path();
+            let is_jsonl = p.extension().is_some_and(|x| x == "jsonl");
             match e.file_type() {
                 Ok(t) if t.is_dir() => stack.push(p),
-                Ok(t) if t.is_file() && p.extension().is_some_and(|x| x == "jsonl") => out.push(p),
+                Ok(t) if t.is_file() && is_jsonl => out.push(p),
+                // A link to a file is read; a dangling one is reported as unreadable when opened.
+                Ok(t) if t.is_symlink() && is_jsonl && !p.is_dir() => out.push(p),
                 _ => {}
             }
         }

@@ -15,6 +15,7 @@ use clawscope_core::openclaw::{parse_entry, TranscriptState};
 use clawscope_core::{SessionMeta, SkipReason, SourceKind};
 use clawscope_store::Batch;
 
+use crate::cursor::db_signature;
 use crate::unit::{Cursors, UnitOutput};
 
 /// Rows read per query, so no read transaction stays open long.
@@ -141,9 +142,19 @@ fn read_windows(conn: &Connection, metas: &HashMap<String, SessionMeta>) -> rusq
 pub fn read(db: &Path, agent: &str, cursors: &Cursors) -> UnitOutput {
     let mut out = UnitOutput::default();
     let label = db.display().to_string();
+    let sig_id = format!("ocdbsig:{label}");
+    let signature = db_signature(db);
+    if cursors.get(&sig_id) == Some(&signature) {
+        return out; // not written since the last import
+    }
     if let Err(e) = read_inner(db, agent, cursors, &mut out) {
         tracing::warn!(path = %label, error = %e, "agent database read failed");
         out.skip(&label, 0, skip_reason(&e));
+        return out;
+    }
+    // The signature rides with the last batch, so it is stored only once everything before it is.
+    if let Some(last) = out.batches.last_mut() {
+        last.cursors.push((sig_id, signature));
     }
     out
 }

@@ -11,7 +11,8 @@ use clawscope_core::{Event, SessionMeta, SourceKind};
 use clawscope_store::Batch;
 
 use super::openclaw_db::{open_read_only, skip_reason};
-use crate::unit::UnitOutput;
+use crate::cursor::db_signature;
+use crate::unit::{Cursors, UnitOutput};
 
 fn read_table<T>(
     conn: &Connection,
@@ -129,10 +130,15 @@ fn read_all(conn: &Connection) -> rusqlite::Result<(Vec<Event>, Vec<SessionMeta>
     Ok((events, metas))
 }
 
-/// Read the state DB.
-pub fn read(path: &Path) -> UnitOutput {
+/// Read the state DB (skipped when unchanged since the last import).
+pub fn read(path: &Path, cursors: &Cursors) -> UnitOutput {
     let mut out = UnitOutput::default();
     let label = path.display().to_string();
+    let cid = format!("ocstate:{label}");
+    let signature = db_signature(path);
+    if cursors.get(&cid) == Some(&signature) {
+        return out;
+    }
     let result = open_read_only(path).and_then(|conn| read_all(&conn));
     match result {
         Ok((events, sessions)) => {
@@ -141,7 +147,7 @@ pub fn read(path: &Path) -> UnitOutput {
             out.batches.push(Batch {
                 events,
                 sessions,
-                cursors: Vec::new(),
+                cursors: vec![(cid, signature)],
             });
         }
         Err(e) => {
