@@ -10,7 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// ~/.moltbot; $CLAUDE_CONFIG_DIR, ~/.config/claude, ~/.claude) and imported
 /// incrementally into an embedded store, so reports after the first are instant.
 #[derive(Debug, Parser)]
-#[command(name = "clawscope", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "clawscope",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

@@ -11,7 +11,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use clawscope_core::pricing::PriceTable;
 use clawscope_core::query::UsageFilter;
-use clawscope_ingest::{discover, import, plan, Env, ImportReport, Pricer, Progress, Roots, SourceSelect, Unit};
+use clawscope_ingest::{
+    discover, import, plan, Env, ImportReport, Pricer, Progress, Roots, SourceSelect, Unit,
+};
 use clawscope_store::{SqliteStore, Store};
 
 use crate::args::{Global, SourceArg, Window};
@@ -95,35 +97,60 @@ impl Ctx {
     }
 
     /// Run an incremental import.
-    pub fn import(&self, store: &mut dyn Store, select: SourceSelect, threads: Option<usize>) -> Result<ImportReport> {
+    pub fn import(
+        &self,
+        store: &mut dyn Store,
+        select: SourceSelect,
+        threads: Option<usize>,
+    ) -> Result<ImportReport> {
         let units: Vec<Unit> = plan(&self.roots, select);
-        let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+        let threads = threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        });
         let bar = ImportBar::new(self.show_progress);
         let report = import(store, &units, &self.pricer, threads, &bar).context("import failed")?;
-        tracing::info!(elapsed_ms = report.elapsed_ms, units = units.len(), "import done");
+        tracing::info!(
+            elapsed_ms = report.elapsed_ms,
+            units = units.len(),
+            "import done"
+        );
         Ok(report)
     }
 
     /// The report time zone: --timezone, config, $TZ / system zone, UTC.
     pub fn timezone(&self, w: &Window) -> Result<Tz> {
         if let Some(name) = w.timezone.as_ref().or(self.config.timezone.as_ref()) {
-            return name
-                .parse::<Tz>()
-                .map_err(|_| anyhow::anyhow!("unknown time zone {name:?} (use an IANA name like Europe/Berlin or UTC)"));
+            return name.parse::<Tz>().map_err(|_| {
+                anyhow::anyhow!(
+                    "unknown time zone {name:?} (use an IANA name like Europe/Berlin or UTC)"
+                )
+            });
         }
         let system = std::env::var("TZ")
             .ok()
             .filter(|s| !s.is_empty())
             .or_else(|| iana_time_zone::get_timezone().ok());
-        Ok(system.and_then(|s| s.trim_start_matches(':').parse().ok()).unwrap_or(chrono_tz::UTC))
+        Ok(system
+            .and_then(|s| s.trim_start_matches(':').parse().ok())
+            .unwrap_or(chrono_tz::UTC))
     }
 
     /// The usage filter for a window.
     pub fn filter(&self, w: &Window) -> Result<UsageFilter> {
         let tz = self.timezone(w)?;
         Ok(UsageFilter {
-            since_ms: w.since.as_deref().map(|s| parse_bound(s, tz, false)).transpose()?,
-            until_ms: w.until.as_deref().map(|s| parse_bound(s, tz, true)).transpose()?,
+            since_ms: w
+                .since
+                .as_deref()
+                .map(|s| parse_bound(s, tz, false))
+                .transpose()?,
+            until_ms: w
+                .until
+                .as_deref()
+                .map(|s| parse_bound(s, tz, true))
+                .transpose()?,
             source: w.source.filter(),
             agent: None,
         })
@@ -138,8 +165,14 @@ pub fn parse_bound(s: &str, tz: Tz, until: bool) -> Result<i64> {
     }
     let date = NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(s, "%Y%m%d"))
-        .with_context(|| format!("cannot read {s:?} as a date (YYYY-MM-DD, YYYYMMDD or RFC 3339)"))?;
-    let date = if until { date.succ_opt().unwrap_or(date) } else { date };
+        .with_context(|| {
+            format!("cannot read {s:?} as a date (YYYY-MM-DD, YYYYMMDD or RFC 3339)")
+        })?;
+    let date = if until {
+        date.succ_opt().unwrap_or(date)
+    } else {
+        date
+    };
     let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
     let local = tz
         .from_local_datetime(&midnight)
@@ -159,8 +192,10 @@ impl ImportBar {
             bar: show.then(|| {
                 let b = ProgressBar::new(0);
                 b.set_style(
-                    ProgressStyle::with_template("{spinner} importing {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    ProgressStyle::with_template(
+                        "{spinner} importing {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
                 b
             }),
@@ -193,10 +228,19 @@ mod tests {
     #[test]
     fn bounds() {
         let utc = chrono_tz::UTC;
-        assert_eq!(parse_bound("2026-09-01", utc, false).unwrap(), 1_788_220_800_000);
-        assert_eq!(parse_bound("20260901", utc, true).unwrap(), 1_788_307_200_000);
+        assert_eq!(
+            parse_bound("2026-09-01", utc, false).unwrap(),
+            1_788_220_800_000
+        );
+        assert_eq!(
+            parse_bound("20260901", utc, true).unwrap(),
+            1_788_307_200_000
+        );
         let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
-        assert_eq!(parse_bound("2026-09-01", tokyo, false).unwrap(), 1_788_220_800_000 - 9 * 3_600_000);
+        assert_eq!(
+            parse_bound("2026-09-01", tokyo, false).unwrap(),
+            1_788_220_800_000 - 9 * 3_600_000
+        );
         assert!(parse_bound("yesterday", utc, false).is_err());
     }
 }

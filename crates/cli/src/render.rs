@@ -10,7 +10,7 @@ pub fn num(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -75,7 +75,8 @@ impl Table {
             let mut s = String::new();
             for (i, width) in w.iter().enumerate() {
                 let c = cells.get(i).map(String::as_str).unwrap_or("");
-                let numeric = c.starts_with('$') || c.chars().next().is_some_and(|ch| ch.is_ascii_digit());
+                let numeric =
+                    c.starts_with('$') || c.chars().next().is_some_and(|ch| ch.is_ascii_digit());
                 let pad = width.saturating_sub(c.chars().count());
                 if i > 0 {
                     s.push_str("  ");
@@ -114,16 +115,31 @@ pub fn csv(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> Resul
             s.to_string()
         }
     };
-    writeln!(out, "{}", header.iter().map(|h| esc(h)).collect::<Vec<_>>().join(","))?;
+    writeln!(
+        out,
+        "{}",
+        header.iter().map(|h| esc(h)).collect::<Vec<_>>().join(",")
+    )?;
     for r in rows {
-        writeln!(out, "{}", r.iter().map(|c| esc(c)).collect::<Vec<_>>().join(","))?;
+        writeln!(
+            out,
+            "{}",
+            r.iter().map(|c| esc(c)).collect::<Vec<_>>().join(",")
+        )?;
     }
     Ok(())
 }
 
 /// Print the report JSON contract `{"rows": [...], "totals": {...}}`.
-pub fn json_report<R: Serialize, T: Serialize>(out: &mut impl Write, rows: &[R], totals: &T) -> Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "rows": rows, "totals": totals }))?;
+pub fn json_report<R: Serialize, T: Serialize>(
+    out: &mut impl Write,
+    rows: &[R],
+    totals: &T,
+) -> Result<()> {
+    serde_json::to_writer_pretty(
+        &mut *out,
+        &serde_json::json!({ "rows": rows, "totals": totals }),
+    )?;
     writeln!(out)?;
     Ok(())
 }

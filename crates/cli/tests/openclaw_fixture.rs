@@ -10,10 +10,19 @@ use serde_json::Value;
 fn check_against_expected(report: &Value) {
     let expected = expected_totals();
     let rows = rows_by(report, "session_key");
-    let per_key = expected["per_session_key"].as_object().expect("per_session_key");
-    assert_eq!(rows.len(), per_key.len(), "sessions: {:?}", rows.keys().collect::<Vec<_>>());
+    let per_key = expected["per_session_key"]
+        .as_object()
+        .expect("per_session_key");
+    assert_eq!(
+        rows.len(),
+        per_key.len(),
+        "sessions: {:?}",
+        rows.keys().collect::<Vec<_>>()
+    );
     for (key, e) in per_key {
-        let r = rows.get(key).unwrap_or_else(|| panic!("session {key} missing"));
+        let r = rows
+            .get(key)
+            .unwrap_or_else(|| panic!("session {key} missing"));
         let pairs = [
             ("input_tokens", "input"),
             ("output_tokens", "output"),
@@ -29,12 +38,22 @@ fn check_against_expected(report: &Value) {
             ("assistant_errors", "assistant_errors"),
         ];
         for (ours, theirs) in pairs {
-            assert_eq!(r[ours].as_u64(), e[theirs].as_u64(), "{key}: {ours} vs expected {theirs}");
+            assert_eq!(
+                r[ours].as_u64(),
+                e[theirs].as_u64(),
+                "{key}: {ours} vs expected {theirs}"
+            );
         }
         let cost = r["cost_usd"].as_f64().expect("cost");
         let want = e["cost_total"].as_f64().expect("expected cost");
-        assert!((cost - want).abs() <= 1e-9 * want.max(1.0), "{key}: cost {cost} vs {want}");
-        assert_eq!(r["cost_source"], "reported", "{key}: OpenClaw reports its own cost");
+        assert!(
+            (cost - want).abs() <= 1e-9 * want.max(1.0),
+            "{key}: cost {cost} vs {want}"
+        );
+        assert_eq!(
+            r["cost_source"], "reported",
+            "{key}: OpenClaw reports its own cost"
+        );
     }
     let sub = rows
         .iter()
@@ -43,7 +62,10 @@ fn check_against_expected(report: &Value) {
         .expect("sub-agent session");
     assert_eq!(sub["parent_session_key"], "agent:main:main");
     let grand = &expected["grand_total"];
-    assert_eq!(report["totals"]["total_tokens"].as_u64(), grand["totalTokens"].as_u64());
+    assert_eq!(
+        report["totals"]["total_tokens"].as_u64(),
+        grand["totalTokens"].as_u64()
+    );
 }
 
 fn import_json(sb: &Sandbox, home: &std::path::Path) -> Value {
@@ -51,7 +73,14 @@ fn import_json(sb: &Sandbox, home: &std::path::Path) -> Value {
 }
 
 fn session_report(sb: &Sandbox, home: &std::path::Path) -> Value {
-    sb.json(&["--openclaw-dir", home.to_str().unwrap(), "report", "session", "--json", "--offline"])
+    sb.json(&[
+        "--openclaw-dir",
+        home.to_str().unwrap(),
+        "report",
+        "session",
+        "--json",
+        "--offline",
+    ])
 }
 
 #[test]
@@ -61,7 +90,11 @@ fn sqlite_layout_matches_expected_totals() {
     let first = import_json(&sb, &home);
     let oc = &first["report"]["sources"]["openclaw"];
     assert!(oc["inserted"].as_u64().unwrap() > 100);
-    assert_eq!(oc["skipped"].as_object().map(|m| m.len()), Some(0), "no skips on real data: {oc}");
+    assert_eq!(
+        oc["skipped"].as_object().map(|m| m.len()),
+        Some(0),
+        "no skips on real data: {oc}"
+    );
     check_against_expected(&session_report(&sb, &home));
 
     // a second import reads nothing new and changes no total
@@ -69,7 +102,10 @@ fn sqlite_layout_matches_expected_totals() {
     let oc = &again["report"]["sources"]["openclaw"];
     assert_eq!(oc["inserted"], 0);
     assert_eq!(oc["updated"], 0);
-    assert_eq!(oc["records"], 0, "unchanged databases are not re-read: {oc}");
+    assert_eq!(
+        oc["records"], 0,
+        "unchanged databases are not re-read: {oc}"
+    );
     check_against_expected(&session_report(&sb, &home));
 }
 
@@ -104,7 +140,14 @@ fn both_layouts_in_one_store_count_once() {
 fn no_db_scan_gives_the_same_totals_without_a_store() {
     let sb = Sandbox::new();
     let home = openclaw_home("sqlite");
-    let r = sb.json(&["--openclaw-dir", home.to_str().unwrap(), "report", "session", "--json", "--no-db"]);
+    let r = sb.json(&[
+        "--openclaw-dir",
+        home.to_str().unwrap(),
+        "report",
+        "session",
+        "--json",
+        "--no-db",
+    ]);
     check_against_expected(&r);
     assert!(!sb.store().exists(), "--no-db must not create the store");
 }
@@ -116,14 +159,40 @@ fn show_pairs_tool_calls_and_links_sub_agents() {
     let h = home.to_str().unwrap();
     let out = sb.run(&["--openclaw-dir", h, "show", "agent:main:main"]);
     assert!(out.contains("→ exec"), "{out}");
-    assert!(out.contains("✗ ERROR"), "the failing read is shown as an error:\n{out}");
-    assert!(out.contains("ERROR server_error"), "the provider 500 is shown:\n{out}");
-    assert!(out.contains("SPAWN      sub-agent agent:main:subagent:"), "{out}");
-    assert!(out.contains("↳ agent:main:subagent:"), "children listed:\n{out}");
-    let json = sb.json(&["--openclaw-dir", h, "show", "subagent", "--json", "--offline"]);
+    assert!(
+        out.contains("✗ ERROR"),
+        "the failing read is shown as an error:\n{out}"
+    );
+    assert!(
+        out.contains("ERROR server_error"),
+        "the provider 500 is shown:\n{out}"
+    );
+    assert!(
+        out.contains("SPAWN      sub-agent agent:main:subagent:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("↳ agent:main:subagent:"),
+        "children listed:\n{out}"
+    );
+    let json = sb.json(&[
+        "--openclaw-dir",
+        h,
+        "show",
+        "subagent",
+        "--json",
+        "--offline",
+    ]);
     assert_eq!(json["session"]["parent_session_key"], "agent:main:main");
     // every tool call in the main session has a result with the same call id
-    let main = sb.json(&["--openclaw-dir", h, "show", "agent:main:main", "--json", "--offline"]);
+    let main = sb.json(&[
+        "--openclaw-dir",
+        h,
+        "show",
+        "agent:main:main",
+        "--json",
+        "--offline",
+    ]);
     let events = main["events"].as_array().unwrap();
     let ids = |kind: &str| -> Vec<String> {
         let mut v: Vec<String> = events
@@ -143,19 +212,51 @@ fn report_json_contract() {
     let sb = Sandbox::new();
     let home = openclaw_home("legacy");
     let h = home.to_str().unwrap();
-    for kind in ["daily", "weekly", "monthly", "model", "project", "agent", "session", "blocks"] {
+    for kind in [
+        "daily", "weekly", "monthly", "model", "project", "agent", "session", "blocks",
+    ] {
         let r = sb.json(&["--openclaw-dir", h, "report", kind, "--json", "-z", "UTC"]);
         assert!(r["rows"].is_array(), "{kind}: rows");
-        for field in ["input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "reasoning_tokens", "total_tokens", "cost_usd"] {
-            assert!(r["totals"][field].is_number(), "{kind}: totals.{field} in {}", r["totals"]);
+        for field in [
+            "input_tokens",
+            "output_tokens",
+            "cache_write_tokens",
+            "cache_read_tokens",
+            "reasoning_tokens",
+            "total_tokens",
+            "cost_usd",
+        ] {
+            assert!(
+                r["totals"][field].is_number(),
+                "{kind}: totals.{field} in {}",
+                r["totals"]
+            );
             assert!(r["rows"][0][field].is_number(), "{kind}: rows[0].{field}");
         }
         assert_eq!(r["totals"]["total_tokens"], 88926, "{kind}");
     }
-    let daily = sb.json(&["--openclaw-dir", h, "report", "daily", "--json", "-z", "UTC", "--offline"]);
+    let daily = sb.json(&[
+        "--openclaw-dir",
+        h,
+        "report",
+        "daily",
+        "--json",
+        "-z",
+        "UTC",
+        "--offline",
+    ]);
     assert_eq!(daily["rows"][0]["date"], "2026-11-21");
     // the same day seen from UTC+14 is the next day
-    let kiri = sb.json(&["--openclaw-dir", h, "report", "daily", "--json", "-z", "Pacific/Kiritimati", "--offline"]);
+    let kiri = sb.json(&[
+        "--openclaw-dir",
+        h,
+        "report",
+        "daily",
+        "--json",
+        "-z",
+        "Pacific/Kiritimati",
+        "--offline",
+    ]);
     assert_eq!(kiri["rows"][0]["date"], "2026-11-22");
     let csv = sb.run(&["--openclaw-dir", h, "report", "model", "--csv", "--offline"]);
     assert!(csv.starts_with("model,models,input_tokens"), "{csv}");
@@ -168,30 +269,67 @@ fn status_search_and_anomalies_run() {
     let home = openclaw_home("sqlite");
     let h = home.to_str().unwrap();
     sb.run(&["--openclaw-dir", h, "import"]);
-    let hits = sb.json(&["--openclaw-dir", h, "search", "capital", "France", "--json", "--offline"]);
+    let hits = sb.json(&[
+        "--openclaw-dir",
+        h,
+        "search",
+        "capital",
+        "France",
+        "--json",
+        "--offline",
+    ]);
     let rows = hits["rows"].as_array().unwrap();
     assert!(!rows.is_empty());
     assert!(rows.iter().all(|r| r["session_key"] == "agent:main:main"));
     let st = sb.json(&["--openclaw-dir", h, "status", "--json", "--offline"]);
     assert_eq!(st["sessions"], 4);
-    let an = sb.json(&["--openclaw-dir", h, "anomalies", "--json", "--offline", "--session-usd", "0.1"]);
+    let an = sb.json(&[
+        "--openclaw-dir",
+        h,
+        "anomalies",
+        "--json",
+        "--offline",
+        "--session-usd",
+        "0.1",
+    ]);
     let found = an["rows"].as_array().unwrap();
-    assert_eq!(found.len(), 1, "only agent:main:main costs more than $0.10: {an}");
+    assert_eq!(
+        found.len(),
+        1,
+        "only agent:main:main costs more than $0.10: {an}"
+    );
     assert_eq!(found[0]["session_key"], "agent:main:main");
 }
 
 #[test]
 fn bad_arguments_fail_clearly() {
     let sb = Sandbox::new();
-    let out = sb.cmd().args(["report", "daily", "--since", "last tuesday"]).output().unwrap();
+    let out = sb
+        .cmd()
+        .args(["report", "daily", "--since", "last tuesday"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read \"last tuesday\" as a date"));
-    let out = sb.cmd().args(["--openclaw-dir", "/no/such/dir", "import"]).output().unwrap();
+    let out = sb
+        .cmd()
+        .args(["--openclaw-dir", "/no/such/dir", "import"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a directory"));
-    let out = sb.cmd().args(["report", "daily", "-z", "Mars/Olympus"]).output().unwrap();
+    let out = sb
+        .cmd()
+        .args(["report", "daily", "-z", "Mars/Olympus"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown time zone"));
-    let out = sb.cmd().args(["serve", "--listen", "0.0.0.0:3999"]).env_remove("CLAWSCOPE_TOKEN").output().unwrap();
+    let out = sb
+        .cmd()
+        .args(["serve", "--listen", "0.0.0.0:3999"])
+        .env_remove("CLAWSCOPE_TOKEN")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("without a token"));
 }

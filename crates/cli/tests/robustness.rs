@@ -33,18 +33,26 @@ fn bad_input_is_counted_and_skipped() {
     good.push_str(r#"{"timestamp":"2026-09-01T10:01:00Z","costUSD":null,"message":{"id":"m2","model":"x","usage":{"input_tokens":5}}}"#);
     good.push('\n');
     // a truncated line
-    good.push_str(r#"{"timestamp":"2026-09-01T10:02:00Z","message":{"id":"m3","usage":{"input_tok"#);
+    good.push_str(
+        r#"{"timestamp":"2026-09-01T10:02:00Z","message":{"id":"m3","usage":{"input_tok"#,
+    );
     good.push('\n');
     let mut bytes = good.into_bytes();
     // invalid UTF-8 inside a field that is read
     bytes.extend_from_slice(b"{\"timestamp\":\"2026-09-01T10:03:00Z\",\"message\":{\"id\":\"m\xff\xfe\",\"model\":\"x\",\"usage\":{\"input_tokens\":1}}}\n");
     // null usage fields on an otherwise good line are zeros, not a crash
-    bytes.extend_from_slice(usage_line("m5", "r5", "2026-09-01T10:04:00Z", 7, 3).replace("\"output_tokens\":3", "\"output_tokens\":null").as_bytes());
+    bytes.extend_from_slice(
+        usage_line("m5", "r5", "2026-09-01T10:04:00Z", 7, 3)
+            .replace("\"output_tokens\":3", "\"output_tokens\":null")
+            .as_bytes(),
+    );
     bytes.push(b'\n');
     write(&p.join("a.jsonl"), &bytes);
     // a 50 MB line, then a good line after it
     let mut big = Vec::with_capacity(50 * 1024 * 1024 + 1000);
-    big.extend_from_slice(br#"{"timestamp":"2026-09-01T11:00:00Z","message":{"usage":{"input_tokens":1},"content":""#);
+    big.extend_from_slice(
+        br#"{"timestamp":"2026-09-01T11:00:00Z","message":{"usage":{"input_tokens":1},"content":""#,
+    );
     big.resize(50 * 1024 * 1024, b'x');
     big.extend_from_slice(b"\"}}\n");
     big.extend_from_slice(usage_line("m6", "r6", "2026-09-01T11:01:00Z", 1, 1).as_bytes());
@@ -63,8 +71,17 @@ fn bad_input_is_counted_and_skipped() {
     assert_eq!(skipped["line_too_long"], 1, "{c}");
     assert_eq!(skipped["unreadable"], 1, "{c}");
     let examples = c["skip_examples"].as_array().unwrap();
-    assert!(examples.iter().any(|e| e["path"].as_str().unwrap().ends_with("gone.jsonl")));
-    let daily = sb.json(&["--claude-dir", root.to_str().unwrap(), "report", "daily", "--json", "--offline"]);
+    assert!(examples
+        .iter()
+        .any(|e| e["path"].as_str().unwrap().ends_with("gone.jsonl")));
+    let daily = sb.json(&[
+        "--claude-dir",
+        root.to_str().unwrap(),
+        "report",
+        "daily",
+        "--json",
+        "--offline",
+    ]);
     assert_eq!(daily["totals"]["input_tokens"], 108);
     assert_eq!(daily["totals"]["output_tokens"], 11);
 }
@@ -79,14 +96,29 @@ fn partial_trailing_line_waits_and_copies_keep_the_largest() {
     let last = usage_line("m1", "r1", "2026-09-01T10:00:01Z", 100, 50);
     let (head, tail) = last.split_at(40);
     write(&file, format!("{first}\n{head}").as_bytes());
-    let args = ["--claude-dir", root.to_str().unwrap(), "report", "daily", "--json"];
+    let args = [
+        "--claude-dir",
+        root.to_str().unwrap(),
+        "report",
+        "daily",
+        "--json",
+    ];
     let r = sb.json(&args);
-    assert_eq!(r["totals"]["output_tokens"], 5, "the half line is not read yet");
+    assert_eq!(
+        r["totals"]["output_tokens"], 5,
+        "the half line is not read yet"
+    );
     assert_eq!(r["totals"]["entries"], 1);
-    let mut f = std::fs::OpenOptions::new().append(true).open(&file).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap();
     f.write_all(format!("{tail}\n").as_bytes()).unwrap();
     let r = sb.json(&args);
-    assert_eq!(r["totals"]["output_tokens"], 50, "the completed copy is larger and wins: {r}");
+    assert_eq!(
+        r["totals"]["output_tokens"], 50,
+        "the completed copy is larger and wins: {r}"
+    );
     assert_eq!(r["totals"]["entries"], 1, "still one response");
     // truncation: the file is rewritten shorter; re-reading it changes nothing (stable ids)
     write(&file, format!("{first}\n").as_bytes());
@@ -106,14 +138,32 @@ fn locked_agent_database_is_skipped_and_the_rest_imported() {
     drop(holder);
     let oc = &r["report"]["sources"]["openclaw"];
     assert_eq!(oc["skipped"]["locked"], 1, "{oc}");
-    let s = sb.json(&["--openclaw-dir", home.to_str().unwrap(), "report", "session", "--json", "--offline"]);
+    let s = sb.json(&[
+        "--openclaw-dir",
+        home.to_str().unwrap(),
+        "report",
+        "session",
+        "--json",
+        "--offline",
+    ]);
     let rows = common::rows_by(&s, "session_key");
     assert_eq!(rows["agent:main:main"]["assistant_messages"], 17);
     // the state DB still knows the ops agent's task runs, but not its transcript
-    assert_eq!(rows.get("agent:ops:main").map(|r| r["assistant_messages"].as_u64()), Some(Some(0)));
+    assert_eq!(
+        rows.get("agent:ops:main")
+            .map(|r| r["assistant_messages"].as_u64()),
+        Some(Some(0))
+    );
     // once the lock is gone the next import picks the agent up
     sb.json(&["--openclaw-dir", home.to_str().unwrap(), "import", "--json"]);
-    let s = sb.json(&["--openclaw-dir", home.to_str().unwrap(), "report", "session", "--json", "--offline"]);
+    let s = sb.json(&[
+        "--openclaw-dir",
+        home.to_str().unwrap(),
+        "report",
+        "session",
+        "--json",
+        "--offline",
+    ]);
     assert_eq!(s["totals"]["total_tokens"], 88926);
 }
 
@@ -127,7 +177,11 @@ fn rusqlite_lock(db: &Path) -> std::process::Child {
         .spawn()
         .expect("python3 for the lock holder");
     let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
     assert_eq!(line.trim(), "locked");
     child
 }
@@ -161,15 +215,33 @@ fn write_corpus(root: &Path, files: usize, lines: usize) {
             let (msg, req) = (format!("msg_{f}_{}", i / 2), format!("req_{f}_{}", i / 2));
             let ts = format!("2026-09-{:02}T{:02}:{:02}:00Z", 1 + f % 28, i % 24, i % 60);
             // every response appears twice: a streaming copy and the final one
-            s.push_str(&usage_line(&msg, &req, &ts, 100 + i as u64, if i % 2 == 0 { 1 } else { 40 }));
+            s.push_str(&usage_line(
+                &msg,
+                &req,
+                &ts,
+                100 + i as u64,
+                if i % 2 == 0 { 1 } else { 40 },
+            ));
             s.push('\n');
         }
-        write(&root.join(format!("projects/p{}/s{f:04}.jsonl", f % 7)), s.as_bytes());
+        write(
+            &root.join(format!("projects/p{}/s{f:04}.jsonl", f % 7)),
+            s.as_bytes(),
+        );
     }
 }
 
 fn totals(sb: &Sandbox, root: &Path) -> Value {
-    let r = sb.json(&["--claude-dir", root.to_str().unwrap(), "report", "daily", "--json", "--offline", "-z", "UTC"]);
+    let r = sb.json(&[
+        "--claude-dir",
+        root.to_str().unwrap(),
+        "report",
+        "daily",
+        "--json",
+        "--offline",
+        "-z",
+        "UTC",
+    ]);
     r["totals"].clone()
 }
 
@@ -208,9 +280,16 @@ fn killed_import_resumes_to_the_same_totals() {
             partial_seen = true;
         }
     }
-    assert!(partial_seen, "no kill landed mid-import (full import took {full_time:?}); the test proved nothing");
+    assert!(
+        partial_seen,
+        "no kill landed mid-import (full import took {full_time:?}); the test proved nothing"
+    );
     victim.run(&["--claude-dir", root_s, "import"]);
-    assert_eq!(totals(&victim, &root), want, "resumed totals equal one clean run");
+    assert_eq!(
+        totals(&victim, &root),
+        want,
+        "resumed totals equal one clean run"
+    );
     // and nothing is left to read
     let again = victim.json(&["--claude-dir", root_s, "import", "--json"]);
     assert_eq!(again["report"]["sources"]["claude"]["bytes"], 0);

@@ -29,7 +29,8 @@ pub struct Anomaly {
 pub fn hourly_costs(buckets: &[UsageBucket]) -> BTreeMap<i64, f64> {
     let mut h = BTreeMap::new();
     for b in buckets {
-        *h.entry(b.bucket_ms.div_euclid(HOUR_MS) * HOUR_MS).or_insert(0.0) += b.totals.cost_usd;
+        *h.entry(b.bucket_ms.div_euclid(HOUR_MS) * HOUR_MS)
+            .or_insert(0.0) += b.totals.cost_usd;
     }
     h
 }

@@ -39,7 +39,10 @@ impl ClaudeFile {
         }
         let project = parts[0].to_string();
         let session = if parts.len() == 2 {
-            parts[1].strip_suffix(".jsonl").unwrap_or(parts[1]).to_string()
+            parts[1]
+                .strip_suffix(".jsonl")
+                .unwrap_or(parts[1])
+                .to_string()
         } else {
             parts[1].to_string()
         };
@@ -130,7 +133,11 @@ fn empty(c: &Nullable<Cow<'_, str>>) -> bool {
 
 /// Parse one line. `Ok(None)` for lines that carry no usage (not an error);
 /// `Err` for lines ccusage would drop, with the reason.
-pub fn parse_line(file: &ClaudeFile, offset: u64, line: &[u8]) -> Result<Option<Event>, SkipReason> {
+pub fn parse_line(
+    file: &ClaudeFile,
+    offset: u64,
+    line: &[u8],
+) -> Result<Option<Event>, SkipReason> {
     if memchr::memmem::find(line, USAGE_MARKER).is_none() {
         return Ok(None);
     }
@@ -158,7 +165,8 @@ pub fn parse_line(file: &ClaudeFile, offset: u64, line: &[u8]) -> Result<Option<
     if empty(&l.session_id) || empty(&l.request_id) || empty(&msg.id) || empty(&msg.model) {
         return Err(SkipReason::EmptyField);
     }
-    let usage: Usage = serde_json::from_str(usage_raw.get()).map_err(|_| SkipReason::InvalidJson)?;
+    let usage: Usage =
+        serde_json::from_str(usage_raw.get()).map_err(|_| SkipReason::InvalidJson)?;
     if msg.id.is_null()
         || l.cwd.is_null()
         || msg.model.is_null()
@@ -185,7 +193,10 @@ pub fn parse_line(file: &ClaudeFile, offset: u64, line: &[u8]) -> Result<Option<
             ),
             Merge::KeepLargestUsage,
         ),
-        _ => (format!("cc:line:{:016x}:{offset}", file.path_hash), Merge::KeepFirst),
+        _ => (
+            format!("cc:line:{:016x}:{offset}", file.path_hash),
+            Merge::KeepFirst,
+        ),
     };
     let model = msg.model.value().map(|m| m.to_string());
     let synthetic = model.as_deref() == Some("<synthetic>");
@@ -287,13 +298,30 @@ mod tests {
                 r#"{{"timestamp":"2026-09-01T08:00:00Z",{extra}"message":{{"id":"m","model":"x","usage":{{"input_tokens":1}}}}}}"#
             )
         };
-        assert_eq!(parse_line(&f, 0, base(r#""version":"dev","#).as_bytes()), Err(SkipReason::BadVersion));
-        assert_eq!(parse_line(&f, 0, base(r#""costUSD":null,"#).as_bytes()), Err(SkipReason::NullField));
-        assert_eq!(parse_line(&f, 0, base(r#""requestId":"","#).as_bytes()), Err(SkipReason::EmptyField));
-        assert!(parse_line(&f, 0, base(r#""costUSD":0.5,"#).as_bytes()).unwrap().is_some());
+        assert_eq!(
+            parse_line(&f, 0, base(r#""version":"dev","#).as_bytes()),
+            Err(SkipReason::BadVersion)
+        );
+        assert_eq!(
+            parse_line(&f, 0, base(r#""costUSD":null,"#).as_bytes()),
+            Err(SkipReason::NullField)
+        );
+        assert_eq!(
+            parse_line(&f, 0, base(r#""requestId":"","#).as_bytes()),
+            Err(SkipReason::EmptyField)
+        );
+        assert!(parse_line(&f, 0, base(r#""costUSD":0.5,"#).as_bytes())
+            .unwrap()
+            .is_some());
         // a pretty-printed usage object is not considered at all (ccusage's byte pre-filter)
-        assert_eq!(parse_line(&f, 0, br#"{"message":{"usage": {"input_tokens":1}}}"#), Ok(None));
-        assert_eq!(parse_line(&f, 0, br#"{"message":{"usage":{"#), Err(SkipReason::InvalidJson));
+        assert_eq!(
+            parse_line(&f, 0, br#"{"message":{"usage": {"input_tokens":1}}}"#),
+            Ok(None)
+        );
+        assert_eq!(
+            parse_line(&f, 0, br#"{"message":{"usage":{"#),
+            Err(SkipReason::InvalidJson)
+        );
     }
 
     #[test]

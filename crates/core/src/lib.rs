@@ -7,14 +7,14 @@ pub mod claude;
 pub mod jsonutil;
 pub mod model;
 pub mod openclaw;
+pub mod pricing;
 pub mod query;
 pub mod redact;
-pub mod pricing;
 pub mod report;
 pub mod skip;
 
 pub use model::{
     Cost, CostSource, ErrorInfo, Event, EventKind, Merge, ModelRef, SessionMeta, SourceKind,
-    Timing, ToolInfo, Tokens,
+    Timing, Tokens, ToolInfo,
 };
 pub use skip::{SkipCounts, SkipReason};

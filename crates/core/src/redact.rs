@@ -44,7 +44,9 @@ mod tests {
 
     #[test]
     fn masks_common_secrets() {
-        let t = mask("key sk-ant-api03-AAAAAAAAAAAAAAAAAAAAAAAA and Authorization: Bearer abcdefghijklmnop");
+        let t = mask(
+            "key sk-ant-api03-AAAAAAAAAAAAAAAAAAAAAAAA and Authorization: Bearer abcdefghijklmnop",
+        );
         assert!(!t.contains("AAAAAAAAAAAAAAAA"), "{t}");
         assert!(!t.contains("abcdefghijklmnop"), "{t}");
         assert!(t.contains("sk-a…[masked]"));

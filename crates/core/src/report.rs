@@ -320,7 +320,10 @@ mod tests {
             ..UsageBucket::default()
         };
         assert_eq!(group_key(&b, GroupBy::Day, chrono_tz::UTC), "2026-09-01");
-        assert_eq!(group_key(&b, GroupBy::Day, chrono_tz::Asia::Tokyo), "2026-09-02");
+        assert_eq!(
+            group_key(&b, GroupBy::Day, chrono_tz::Asia::Tokyo),
+            "2026-09-02"
+        );
         assert_eq!(group_key(&b, GroupBy::Week, chrono_tz::UTC), "2026-08-31");
         let (rows, total) = group(&[b.clone(), b], GroupBy::Month, chrono_tz::UTC);
         assert_eq!(rows.len(), 1);
@@ -339,7 +342,13 @@ mod tests {
             totals: t(1, 0.5),
         };
         // two entries in one block, then one 7 h later (gap), then one that breaks the 5 h window.
-        let entries = vec![e(10 * 60_000), e(h), e(8 * h), e(8 * h + 4 * h), e(13 * h + 30 * 60_000)];
+        let entries = vec![
+            e(10 * 60_000),
+            e(h),
+            e(8 * h),
+            e(8 * h + 4 * h),
+            e(13 * h + 30 * 60_000),
+        ];
         let bl = blocks(&entries, 5 * h, base + 100 * h);
         let kinds: Vec<bool> = bl.iter().map(|b| b.is_gap).collect();
         assert_eq!(kinds, vec![false, true, false, false]);

@@ -54,7 +54,14 @@ impl FileCursor {
         };
         let same_file = prev.dev == fresh.dev && prev.ino == fresh.ino;
         if !same_file || prev.offset > meta.len() || head_hash(file, prev.offset)? != prev.head {
-            tracing::info!(reason = if same_file { "truncated or rewritten" } else { "replaced" }, "re-reading file from the start");
+            tracing::info!(
+                reason = if same_file {
+                    "truncated or rewritten"
+                } else {
+                    "replaced"
+                },
+                "re-reading file from the start"
+            );
             return Ok(fresh);
         }
         Ok(prev)
@@ -90,9 +97,17 @@ mod tests {
         c.advance(&mut f, 18).unwrap();
         let stored = c.encode();
         // appended: resume where we were
-        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"three\n").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"three\n")
+            .unwrap();
         let mut f = File::open(&path).unwrap();
-        assert_eq!(FileCursor::resume(Some(&stored), &mut f).unwrap().offset, 18);
+        assert_eq!(
+            FileCursor::resume(Some(&stored), &mut f).unwrap().offset,
+            18
+        );
         // truncated: restart
         std::fs::write(&path, b"x\n").unwrap();
         let mut f = File::open(&path).unwrap();

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::unit::{Unit, UnitKind};
 use crate::sources::{claude, openclaw_legacy};
+use crate::unit::{Unit, UnitKind};
 use clawscope_core::SourceKind;
 
 /// The environment discovery looks at (separate from the process for tests).
@@ -180,7 +180,12 @@ pub fn plan(roots: &Roots, select: SourceSelect) -> Vec<Unit> {
 
 fn plan_openclaw(root: &Path, units: &mut Vec<Unit>) {
     let mut agents: Vec<PathBuf> = std::fs::read_dir(root.join("agents"))
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     agents.sort();
     for dir in agents {
@@ -194,7 +199,9 @@ fn plan_openclaw(root: &Path, units: &mut Vec<Unit>) {
                 source: SourceKind::OpenClaw,
                 path: db,
                 size,
-                kind: UnitKind::AgentDb { agent: agent.clone() },
+                kind: UnitKind::AgentDb {
+                    agent: agent.clone(),
+                },
             });
         }
         openclaw_legacy::plan_agent(&dir, &agent, units);
@@ -242,13 +249,20 @@ mod tests {
         assert_eq!(r.openclaw.len(), 2);
         assert_eq!(r.claude.len(), 1);
         let env2 = Env {
-            claude_config_dir: Some(format!("{}, {}", h.join("other").display(), h.join(".claude").display())),
+            claude_config_dir: Some(format!(
+                "{}, {}",
+                h.join("other").display(),
+                h.join(".claude").display()
+            )),
             ..env.clone()
         };
         assert_eq!(discover(&[], &[], &env2).claude.len(), 2);
         // explicit dirs replace discovery; a home-like dir resolves to its .openclaw
         let r = discover(&[h.to_path_buf()], &[], &env);
-        assert_eq!(r.openclaw, vec![h.join(".openclaw").canonicalize().unwrap()]);
+        assert_eq!(
+            r.openclaw,
+            vec![h.join(".openclaw").canonicalize().unwrap()]
+        );
         assert!(r.claude.is_empty());
     }
 }

@@ -92,7 +92,9 @@ pub enum ImportError {
 /// Read one unit: parse, price and dedup.
 pub fn read_unit(unit: &Unit, cursors: &Cursors, pricer: &Pricer) -> UnitOutput {
     let mut out = match &unit.kind {
-        UnitKind::LegacyTranscript { agent, metas } => openclaw_legacy::read(&unit.path, agent, metas, cursors),
+        UnitKind::LegacyTranscript { agent, metas } => {
+            openclaw_legacy::read(&unit.path, agent, metas, cursors)
+        }
         UnitKind::ClaudeFile { relative } => claude::read(&unit.path, relative, cursors),
         UnitKind::AgentDb { agent } => openclaw_db::read(&unit.path, agent, cursors),
         UnitKind::StateDb => openclaw_state::read(&unit.path, cursors),
@@ -140,7 +142,10 @@ pub fn import(
             pending.insert(i, out);
             while let Some(out) = pending.remove(&want) {
                 let unit = &units[want];
-                let r = report.sources.entry(source_name(unit.source).to_string()).or_default();
+                let r = report
+                    .sources
+                    .entry(source_name(unit.source).to_string())
+                    .or_default();
                 apply_unit(store, out, r).inspect_err(|_| {
                     // Stop the readers: nothing more can be stored.
                     next.store(usize::MAX / 2, Ordering::Relaxed);
@@ -161,7 +166,11 @@ fn source_name(s: SourceKind) -> &'static str {
     s.as_str()
 }
 
-fn apply_unit(store: &mut dyn Store, out: UnitOutput, r: &mut SourceReport) -> Result<(), ImportError> {
+fn apply_unit(
+    store: &mut dyn Store,
+    out: UnitOutput,
+    r: &mut SourceReport,
+) -> Result<(), ImportError> {
     r.units += 1;
     r.bytes += out.bytes;
     r.records += out.records;

@@ -71,11 +71,18 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn collect(content: &[u8], start: u64, max: usize) -> (Vec<(u64, Result<Vec<u8>, SkipReason>)>, u64) {
+    fn collect(
+        content: &[u8],
+        start: u64,
+        max: usize,
+    ) -> (Vec<(u64, Result<Vec<u8>, SkipReason>)>, u64) {
         let mut tmp = tempfile::tempfile().unwrap();
         tmp.write_all(content).unwrap();
         let mut out = Vec::new();
-        let end = for_each_line(&mut tmp, start, max, |o, l| out.push((o, l.map(<[u8]>::to_vec)))).unwrap();
+        let end = for_each_line(&mut tmp, start, max, |o, l| {
+            out.push((o, l.map(<[u8]>::to_vec)))
+        })
+        .unwrap();
         (out, end)
     }
 

@@ -69,7 +69,9 @@ pub fn dedup(events: &mut Vec<Event>) {
     for ev in events.drain(..) {
         match seen.get(&ev.id) {
             Some(&i) => {
-                let Some(kept) = keep[i].as_mut() else { continue };
+                let Some(kept) = keep[i].as_mut() else {
+                    continue;
+                };
                 let wins = match ev.merge {
                     Merge::KeepFirst => false,
                     Merge::KeepLargestUsage => ev.tokens.total() > kept.tokens.total(),
@@ -135,6 +137,11 @@ mod tests {
         pricer.price(&mut e);
         assert_eq!(e.cost.source, CostSource::Computed);
         assert!((e.cost.total.unwrap() - 21.0).abs() < 1e-9);
-        assert!(e.cost.price_version.as_deref().unwrap().starts_with("litellm-"));
+        assert!(e
+            .cost
+            .price_version
+            .as_deref()
+            .unwrap()
+            .starts_with("litellm-"));
     }
 }

@@ -9,7 +9,9 @@ use chrono::{Datelike, TimeZone, Utc};
 use serde_json::{json, Value};
 
 use clawscope_core::anomaly::{cost_spikes, hourly_burn, hourly_costs, session_costs};
-use clawscope_core::query::{EventFilter, SessionFilter, SessionOrder, SessionSummary, StoredEvent, UsageFilter};
+use clawscope_core::query::{
+    EventFilter, SessionFilter, SessionOrder, SessionSummary, StoredEvent, UsageFilter,
+};
 use clawscope_core::redact::mask_event;
 use clawscope_core::report::{group, GroupBy, ReportRow, UsageTotals};
 use clawscope_store::Store;
@@ -92,7 +94,10 @@ fn start_of(tz: chrono_tz::Tz, d: chrono::NaiveDate) -> i64 {
 }
 
 fn sum_since(s: &dyn Store, since: i64) -> Result<UsageTotals, ApiError> {
-    let b = s.usage_buckets(&UsageFilter { since_ms: Some(since), ..UsageFilter::default() })?;
+    let b = s.usage_buckets(&UsageFilter {
+        since_ms: Some(since),
+        ..UsageFilter::default()
+    })?;
     Ok(group(&b, GroupBy::Agent, chrono_tz::UTC).1)
 }
 
@@ -105,7 +110,10 @@ async fn summary(State(st): State<AppState>, Query(q): Params) -> ApiResult {
         let all = s.usage_buckets(&UsageFilter::default())?;
         let stats = s.stats()?;
         let active = s.count_sessions(&SessionFilter {
-            usage: UsageFilter { since_ms: Some(now_ms() - 10 * 60_000), ..UsageFilter::default() },
+            usage: UsageFilter {
+                since_ms: Some(now_ms() - 10 * 60_000),
+                ..UsageFilter::default()
+            },
             ..SessionFilter::default()
         })?;
         Ok(Json(json!({
@@ -127,22 +135,39 @@ async fn costs(State(st): State<AppState>, Query(q): Params) -> ApiResult {
     let range = params::range(p(&q, "range"), "7d")?;
     let tz = params::tz(p(&q, "tz"))?;
     st.read(move |s| {
-        let b = s.usage_buckets(&UsageFilter { since_ms: Some(now_ms() - range), ..UsageFilter::default() })?;
+        let b = s.usage_buckets(&UsageFilter {
+            since_ms: Some(now_ms() - range),
+            ..UsageFilter::default()
+        })?;
         let (rows, total) = group(&b, GroupBy::Day, tz);
-        Ok(Json(json!({ "rows": rows_json(&rows, "date"), "totals": totals_json(&total) })))
+        Ok(Json(
+            json!({ "rows": rows_json(&rows, "date"), "totals": totals_json(&total) }),
+        ))
     })
     .await
 }
 
-async fn grouped(st: AppState, q: HashMap<String, String>, by: GroupBy, label: &'static str) -> ApiResult {
+async fn grouped(
+    st: AppState,
+    q: HashMap<String, String>,
+    by: GroupBy,
+    label: &'static str,
+) -> ApiResult {
     let since = params::time(p(&q, "since"), "since")?;
     let until = params::time(p(&q, "until"), "until")?;
     let source = p(&q, "source").map(str::to_string);
     st.read(move |s| {
-        let b = s.usage_buckets(&UsageFilter { since_ms: since, until_ms: until, source, agent: None })?;
+        let b = s.usage_buckets(&UsageFilter {
+            since_ms: since,
+            until_ms: until,
+            source,
+            agent: None,
+        })?;
         let (mut rows, total) = group(&b, by, chrono_tz::UTC);
         rows.sort_by(|a, b| b.totals.cost_usd.total_cmp(&a.totals.cost_usd));
-        Ok(Json(json!({ "rows": rows_json(&rows, label), "totals": totals_json(&total) })))
+        Ok(Json(
+            json!({ "rows": rows_json(&rows, label), "totals": totals_json(&total) }),
+        ))
     })
     .await
 }
@@ -161,7 +186,11 @@ async fn top_sessions(State(st): State<AppState>, Query(q): Params) -> ApiResult
         None | Some("cost") => SessionOrder::Cost,
         Some("recent") => SessionOrder::LastActivity,
         Some("tokens") => SessionOrder::Tokens,
-        Some(o) => return Err(ApiError::BadRequest(format!("order must be cost, recent or tokens, got {o:?}"))),
+        Some(o) => {
+            return Err(ApiError::BadRequest(format!(
+                "order must be cost, recent or tokens, got {o:?}"
+            )))
+        }
     };
     st.read(move |s| {
         let rows = s.sessions(&SessionFilter { order, limit: n, ..SessionFilter::default() })?;
@@ -175,13 +204,23 @@ async fn top_sessions(State(st): State<AppState>, Query(q): Params) -> ApiResult
 async fn anomalies(State(st): State<AppState>, Query(q): Params) -> ApiResult {
     let range = params::range(p(&q, "range"), "7d")?;
     st.read(move |s| {
-        let usage = UsageFilter { since_ms: Some(now_ms() - range), ..UsageFilter::default() };
+        let usage = UsageFilter {
+            since_ms: Some(now_ms() - range),
+            ..UsageFilter::default()
+        };
         let hours = hourly_costs(&s.usage_buckets(&usage)?);
         let mut found = cost_spikes(&hours, 2.0, 0.01);
         found.extend(hourly_burn(&hours, 3.0));
-        let sessions = s.sessions(&SessionFilter { usage, order: SessionOrder::Cost, limit: 100, ..SessionFilter::default() })?;
+        let sessions = s.sessions(&SessionFilter {
+            usage,
+            order: SessionOrder::Cost,
+            limit: 100,
+            ..SessionFilter::default()
+        })?;
         found.extend(session_costs(&sessions, 5.0));
-        Ok(Json(json!({ "rows": found, "totals": { "anomalies": found.len() } })))
+        Ok(Json(
+            json!({ "rows": found, "totals": { "anomalies": found.len() } }),
+        ))
     })
     .await
 }
@@ -205,7 +244,11 @@ fn session_filter(q: &HashMap<String, String>) -> Result<SessionFilter, ApiError
         None | Some("recent") => SessionOrder::LastActivity,
         Some("cost") => SessionOrder::Cost,
         Some("tokens") => SessionOrder::Tokens,
-        Some(o) => return Err(ApiError::BadRequest(format!("order must be recent, cost or tokens, got {o:?}"))),
+        Some(o) => {
+            return Err(ApiError::BadRequest(format!(
+                "order must be recent, cost or tokens, got {o:?}"
+            )))
+        }
     };
     Ok(SessionFilter {
         usage: UsageFilter {
@@ -240,7 +283,10 @@ async fn session(State(st): State<AppState>, Path(key): Path<String>) -> ApiResu
         let Some(sess) = s.session(&key)? else {
             return Err(ApiError::NotFound(format!("no session {key:?}")));
         };
-        let children = s.sessions(&SessionFilter { parent: Some(key.clone()), ..SessionFilter::default() })?;
+        let children = s.sessions(&SessionFilter {
+            parent: Some(key.clone()),
+            ..SessionFilter::default()
+        })?;
         let mut tree_cost = sess.totals.cost_usd;
         children.iter().for_each(|c| tree_cost += c.totals.cost_usd);
         Ok(Json(json!({
@@ -254,13 +300,26 @@ async fn session(State(st): State<AppState>, Path(key): Path<String>) -> ApiResu
 
 fn kinds(q: &HashMap<String, String>) -> Vec<String> {
     p(q, "type")
-        .map(|t| t.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+        .map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
-fn event_filter(q: &HashMap<String, String>, session: Option<String>) -> Result<EventFilter, ApiError> {
+fn event_filter(
+    q: &HashMap<String, String>,
+    session: Option<String>,
+) -> Result<EventFilter, ApiError> {
     let after_seq = p(q, "after_seq")
-        .map(|s| s.parse::<i64>().map_err(|_| ApiError::BadRequest(format!("after_seq must be an integer, got {s:?}"))))
+        .map(|s| {
+            s.parse::<i64>().map_err(|_| {
+                ApiError::BadRequest(format!("after_seq must be an integer, got {s:?}"))
+            })
+        })
         .transpose()?;
     Ok(EventFilter {
         session_key: session.or_else(|| p(q, "session").map(str::to_string)),
@@ -273,14 +332,20 @@ fn event_filter(q: &HashMap<String, String>, session: Option<String>) -> Result<
     })
 }
 
-async fn session_events(State(st): State<AppState>, Path(key): Path<String>, Query(q): Params) -> ApiResult {
+async fn session_events(
+    State(st): State<AppState>,
+    Path(key): Path<String>,
+    Query(q): Params,
+) -> ApiResult {
     let f = event_filter(&q, Some(key.clone()))?;
     st.read(move |s| {
         if s.session(&key)?.is_none() {
             return Err(ApiError::NotFound(format!("no session {key:?}")));
         }
         let rows = events_json(s.events(&f)?);
-        Ok(Json(json!({ "rows": rows, "limit": f.limit, "offset": f.offset })))
+        Ok(Json(
+            json!({ "rows": rows, "limit": f.limit, "offset": f.offset }),
+        ))
     })
     .await
 }
@@ -289,7 +354,9 @@ async fn events(State(st): State<AppState>, Query(q): Params) -> ApiResult {
     let f = event_filter(&q, None)?;
     st.read(move |s| {
         let rows = events_json(s.events(&f)?);
-        Ok(Json(json!({ "rows": rows, "limit": f.limit, "offset": f.offset })))
+        Ok(Json(
+            json!({ "rows": rows, "limit": f.limit, "offset": f.offset }),
+        ))
     })
     .await
 }
@@ -298,11 +365,18 @@ async fn metrics_summary(State(st): State<AppState>, Query(q): Params) -> ApiRes
     let since = params::time(p(&q, "since"), "since")?;
     let until = params::time(p(&q, "until"), "until")?;
     st.read(move |s| {
-        let usage = UsageFilter { since_ms: since, until_ms: until, ..UsageFilter::default() };
+        let usage = UsageFilter {
+            since_ms: since,
+            until_ms: until,
+            ..UsageFilter::default()
+        };
         let b = s.usage_buckets(&usage)?;
         let (by_model, total) = group(&b, GroupBy::Model, chrono_tz::UTC);
         let (by_agent, _) = group(&b, GroupBy::Agent, chrono_tz::UTC);
-        let sessions = s.sessions(&SessionFilter { usage, ..SessionFilter::default() })?;
+        let sessions = s.sessions(&SessionFilter {
+            usage,
+            ..SessionFilter::default()
+        })?;
         let (mut tool_calls, mut tool_errors, mut errors) = (0u64, 0u64, 0u64);
         for x in &sessions {
             tool_calls += x.tool_calls;

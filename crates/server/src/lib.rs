@@ -40,7 +40,9 @@ impl AppState {
     ) -> Result<T, ApiError> {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
-            let guard = store.lock().map_err(|_| ApiError::Internal("store lock poisoned".into()))?;
+            let guard = store
+                .lock()
+                .map_err(|_| ApiError::Internal("store lock poisoned".into()))?;
             f(guard.as_ref())
         })
         .await
@@ -50,7 +52,10 @@ impl AppState {
 
 /// The API router.
 pub fn router(state: AppState) -> Router {
-    api::routes(state.clone()).layer(axum::middleware::from_fn_with_state(state, auth::require_token))
+    api::routes(state.clone()).layer(axum::middleware::from_fn_with_state(
+        state,
+        auth::require_token,
+    ))
 }
 
 /// Why the server refused to start.

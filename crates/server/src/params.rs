@@ -41,10 +41,16 @@ impl IntoResponse for ApiError {
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "API request failed");
         }
-        let mut r = (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response();
+        let mut r = (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response();
         if status == StatusCode::UNAUTHORIZED {
-            r.headers_mut()
-                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+            r.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
         }
         r
     }
@@ -59,16 +65,22 @@ pub fn limit(v: Option<&str>, name: &str, default: usize) -> Result<usize, ApiEr
         None => Ok(default),
         Some(s) => match s.parse::<usize>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(ApiError::BadRequest(format!("{name} must be a whole number from 1 to {MAX_LIMIT}, got {s:?}"))),
+            _ => Err(ApiError::BadRequest(format!(
+                "{name} must be a whole number from 1 to {MAX_LIMIT}, got {s:?}"
+            ))),
         },
     }
 }
 
 /// A non-negative offset.
 pub fn offset(v: Option<&str>) -> Result<usize, ApiError> {
-    v.map(|s| s.parse::<usize>().map_err(|_| ApiError::BadRequest(format!("offset must be a whole number ≥ 0, got {s:?}"))))
-        .transpose()
-        .map(Option::unwrap_or_default)
+    v.map(|s| {
+        s.parse::<usize>().map_err(|_| {
+            ApiError::BadRequest(format!("offset must be a whole number ≥ 0, got {s:?}"))
+        })
+    })
+    .transpose()
+    .map(Option::unwrap_or_default)
 }
 
 /// A time given as epoch ms or RFC 3339.
@@ -79,7 +91,11 @@ pub fn time(v: Option<&str>, name: &str) -> Result<Option<i64>, ApiError> {
     }
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|d| Some(d.timestamp_millis()))
-        .map_err(|_| ApiError::BadRequest(format!("{name} must be epoch milliseconds or RFC 3339, got {s:?}")))
+        .map_err(|_| {
+            ApiError::BadRequest(format!(
+                "{name} must be epoch milliseconds or RFC 3339, got {s:?}"
+            ))
+        })
 }
 
 /// A range like `7d`, `24h`, `30d` as milliseconds (1 hour to 3660 days).
@@ -104,6 +120,8 @@ pub fn range(v: Option<&str>, default: &str) -> Result<i64, ApiError> {
 pub fn tz(v: Option<&str>) -> Result<chrono_tz::Tz, ApiError> {
     match v {
         None => Ok(chrono_tz::UTC),
-        Some(s) => s.parse().map_err(|_| ApiError::BadRequest(format!("unknown time zone {s:?}"))),
+        Some(s) => s
+            .parse()
+            .map_err(|_| ApiError::BadRequest(format!("unknown time zone {s:?}"))),
     }
 }

@@ -67,17 +67,38 @@ fn larger_copy_replaces_and_rollups_follow() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
     store
-        .apply(&batch(vec![usage_event("k", 1_000_000, 10, 2, 1.0, Merge::KeepLargestUsage)]))
+        .apply(&batch(vec![usage_event(
+            "k",
+            1_000_000,
+            10,
+            2,
+            1.0,
+            Merge::KeepLargestUsage,
+        )]))
         .unwrap();
     // a tie keeps the first copy
     let tie = store
-        .apply(&batch(vec![usage_event("k", 9_000_000, 11, 1, 9.0, Merge::KeepLargestUsage)]))
+        .apply(&batch(vec![usage_event(
+            "k",
+            9_000_000,
+            11,
+            1,
+            9.0,
+            Merge::KeepLargestUsage,
+        )]))
         .unwrap();
     assert_eq!(tie.unchanged, 1);
     assert_eq!(totals(&store), (10, 2, 1.0, 1));
     // a larger copy in another bucket wins; the old bucket is emptied
     let up = store
-        .apply(&batch(vec![usage_event("k", 9_000_000, 10, 50, 2.0, Merge::KeepLargestUsage)]))
+        .apply(&batch(vec![usage_event(
+            "k",
+            9_000_000,
+            10,
+            50,
+            2.0,
+            Merge::KeepLargestUsage,
+        )]))
         .unwrap();
     assert_eq!(up.updated, 1);
     assert_eq!(totals(&store), (10, 50, 2.0, 1));
@@ -103,7 +124,10 @@ fn replace_merge_rewrites_only_changed_rows() {
         ..Event::default()
     };
     assert_eq!(store.apply(&batch(vec![task.clone()])).unwrap().inserted, 1);
-    assert_eq!(store.apply(&batch(vec![task.clone()])).unwrap().unchanged, 1);
+    assert_eq!(
+        store.apply(&batch(vec![task.clone()])).unwrap().unchanged,
+        1
+    );
     task.attrs = Some(r#"{"status":"succeeded"}"#.into());
     assert_eq!(store.apply(&batch(vec![task])).unwrap().updated, 1);
     let evs = store.events(&EventFilter::default()).unwrap();
@@ -119,7 +143,8 @@ fn cursors_commit_with_events_and_survive_reopen() {
     {
         let mut store = SqliteStore::open(&path).unwrap();
         let mut b = batch(vec![usage_event("a", 1, 1, 1, 0.0, Merge::KeepFirst)]);
-        b.cursors.push(("file:/x.jsonl".into(), r#"{"offset":42}"#.into()));
+        b.cursors
+            .push(("file:/x.jsonl".into(), r#"{"offset":42}"#.into()));
         store.apply(&b).unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
@@ -153,7 +178,10 @@ fn search_finds_text_and_tool_counts_roll_up() {
     // FTS syntax in user input is treated as text, not operators
     assert!(store.search("NEAR(\"x", 10).unwrap().is_empty());
     let s = store.session("s1").unwrap().unwrap();
-    assert_eq!((s.user_messages, s.tool_calls, s.tool_results, s.tool_errors), (1, 1, 1, 1));
+    assert_eq!(
+        (s.user_messages, s.tool_calls, s.tool_results, s.tool_errors),
+        (1, 1, 1, 1)
+    );
     let listed = store.sessions(&SessionFilter::default()).unwrap();
     assert_eq!(listed.len(), 1);
 }

@@ -15,16 +15,29 @@ pub fn run(ctx: &Ctx, a: &ImportArgs, out: &mut impl Write) -> Result<()> {
     }
     let report = ctx.import(&mut store, a.source.select(), a.threads)?;
     if a.json {
-        serde_json::to_writer_pretty(&mut *out, &serde_json::json!({
-            "store": ctx.store_path,
-            "roots": ctx.roots,
-            "price_table": ctx.pricer.version(),
-            "report": report,
-        }))?;
+        serde_json::to_writer_pretty(
+            &mut *out,
+            &serde_json::json!({
+                "store": ctx.store_path,
+                "roots": ctx.roots,
+                "price_table": ctx.pricer.version(),
+                "report": report,
+            }),
+        )?;
         writeln!(out)?;
         return Ok(());
     }
-    let mut t = Table::new(&["source", "files/dbs", "new bytes", "records", "events", "new", "updated", "unchanged", "skipped"]);
+    let mut t = Table::new(&[
+        "source",
+        "files/dbs",
+        "new bytes",
+        "records",
+        "events",
+        "new",
+        "updated",
+        "unchanged",
+        "skipped",
+    ]);
     for (name, r) in &report.sources {
         t.row(vec![
             name.clone(),
@@ -44,7 +57,13 @@ pub fn run(ctx: &Ctx, a: &ImportArgs, out: &mut impl Write) -> Result<()> {
             writeln!(out, "  {name}: skipped {} × {}", num(*n), reason.describe())?;
         }
         for ex in &r.skip_examples {
-            writeln!(out, "    e.g. {} @ {}: {}", ex.path, ex.position, ex.reason.describe())?;
+            writeln!(
+                out,
+                "    e.g. {} @ {}: {}",
+                ex.path,
+                ex.position,
+                ex.reason.describe()
+            )?;
         }
     }
     let total = report.total();

@@ -14,7 +14,15 @@ use crate::args::{ReportArgs, ReportKind};
 use crate::context::Ctx;
 use crate::render::{csv, json_report, num, usd, Table};
 
-const TOKEN_HEADER: [&str; 7] = ["input", "output", "cache write", "cache read", "total", "cost", "source"];
+const TOKEN_HEADER: [&str; 7] = [
+    "input",
+    "output",
+    "cache write",
+    "cache read",
+    "total",
+    "cost",
+    "source",
+];
 
 fn token_cells(t: &UsageTotals) -> Vec<String> {
     vec![
@@ -100,7 +108,13 @@ pub fn run(ctx: &Ctx, a: &ReportArgs, out: &mut impl Write) -> Result<()> {
     period_out(&rows, &total, label, a, out)
 }
 
-fn period_out(rows: &[ReportRow], total: &UsageTotals, label: &str, a: &ReportArgs, out: &mut impl Write) -> Result<()> {
+fn period_out(
+    rows: &[ReportRow],
+    total: &UsageTotals,
+    label: &str,
+    a: &ReportArgs,
+    out: &mut impl Write,
+) -> Result<()> {
     if a.window.json {
         let rows: Vec<Value> = rows
             .iter()
@@ -174,7 +188,12 @@ pub fn session_json(s: &SessionSummary) -> Value {
     v
 }
 
-fn sessions_out(rows: &[SessionSummary], a: &ReportArgs, tz: Tz, out: &mut impl Write) -> Result<()> {
+fn sessions_out(
+    rows: &[SessionSummary],
+    a: &ReportArgs,
+    tz: Tz,
+    out: &mut impl Write,
+) -> Result<()> {
     let mut total = UsageTotals::default();
     for r in rows {
         total.add(&r.totals);
@@ -184,7 +203,17 @@ fn sessions_out(rows: &[SessionSummary], a: &ReportArgs, tz: Tz, out: &mut impl 
         return json_report(out, &v, &totals_json(&total));
     }
     if a.window.csv {
-        let mut header = vec!["session_key", "session_id", "agent", "project", "parent_session_key", "last_activity", "assistant_messages", "tool_calls", "tool_errors"];
+        let mut header = vec![
+            "session_key",
+            "session_id",
+            "agent",
+            "project",
+            "parent_session_key",
+            "last_activity",
+            "assistant_messages",
+            "tool_calls",
+            "tool_errors",
+        ];
         header.extend(CSV_TOKENS);
         let body: Vec<Vec<String>> = rows
             .iter()
@@ -221,7 +250,13 @@ fn sessions_out(rows: &[SessionSummary], a: &ReportArgs, tz: Tz, out: &mut impl 
         t.row(c);
     }
     t.separator();
-    let mut c = vec!["total".into(), String::new(), String::new(), String::new(), String::new()];
+    let mut c = vec![
+        "total".into(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    ];
     c.extend(token_cells(&total));
     t.row(c);
     t.print(out)
@@ -253,7 +288,14 @@ fn blocks_out(bl: &[Block], a: &ReportArgs, tz: Tz, out: &mut impl Write) -> Res
         let body: Vec<Vec<String>> = bl
             .iter()
             .map(|b| {
-                let mut c = vec![b.id.clone(), iso(b.start_ms), iso(b.end_ms), b.is_gap.to_string(), b.is_active.to_string(), b.totals.entries.to_string()];
+                let mut c = vec![
+                    b.id.clone(),
+                    iso(b.start_ms),
+                    iso(b.end_ms),
+                    b.is_gap.to_string(),
+                    b.is_active.to_string(),
+                    b.totals.entries.to_string(),
+                ];
                 c.extend(token_raw(&b.totals));
                 c
             })
@@ -277,7 +319,12 @@ fn blocks_out(bl: &[Block], a: &ReportArgs, tz: Tz, out: &mut impl Write) -> Res
         if let Some(br) = &b.burn_rate {
             t.row(vec![
                 String::new(),
-                format!("burn {:.0} tok/min, {}/h, projected {}", br.tokens_per_minute, usd(br.cost_per_hour), usd(br.projected_cost_usd)),
+                format!(
+                    "burn {:.0} tok/min, {}/h, projected {}",
+                    br.tokens_per_minute,
+                    usd(br.cost_per_hour),
+                    usd(br.projected_cost_usd)
+                ),
             ]);
         }
     }

@@ -30,7 +30,9 @@ pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
                     let c = ctx.clone();
                     let res = tokio::task::spawn_blocking(move || -> Result<u64> {
                         let mut store = c.open_store()?;
-                        Ok(c.import(&mut store, SourceSelect::All, None)?.total().inserted)
+                        Ok(c.import(&mut store, SourceSelect::All, None)?
+                            .total()
+                            .inserted)
                     })
                     .await;
                     match res {

@@ -30,7 +30,11 @@ pub fn list(ctx: &Ctx, a: &SessionsArgs, out: &mut impl Write) -> Result<()> {
         usage,
         key_contains: a.filter.clone(),
         parent: a.parent.clone(),
-        order: if a.top.is_some() { SessionOrder::Cost } else { SessionOrder::LastActivity },
+        order: if a.top.is_some() {
+            SessionOrder::Cost
+        } else {
+            SessionOrder::LastActivity
+        },
         limit: a.top.unwrap_or(a.limit),
         offset: 0,
     };
@@ -58,11 +62,39 @@ pub fn list(ctx: &Ctx, a: &SessionsArgs, out: &mut impl Write) -> Result<()> {
                 ]
             })
             .collect();
-        return csv(out, &["session_key", "agent", "parent_session_key", "last_activity", "assistant_messages", "tool_calls", "tool_errors", "total_tokens", "cost_usd"], &body);
+        return csv(
+            out,
+            &[
+                "session_key",
+                "agent",
+                "parent_session_key",
+                "last_activity",
+                "assistant_messages",
+                "tool_calls",
+                "tool_errors",
+                "total_tokens",
+                "cost_usd",
+            ],
+            &body,
+        );
     }
-    let mut t = Table::new(&["session", "agent", "status", "last activity", "msgs", "tools", "errors", "tokens", "cost"]);
+    let mut t = Table::new(&[
+        "session",
+        "agent",
+        "status",
+        "last activity",
+        "msgs",
+        "tools",
+        "errors",
+        "tokens",
+        "cost",
+    ]);
     for r in &rows {
-        let key = if r.parent_session_key.is_some() { format!("↳ {}", r.session_key) } else { r.session_key.clone() };
+        let key = if r.parent_session_key.is_some() {
+            format!("↳ {}", r.session_key)
+        } else {
+            r.session_key.clone()
+        };
         t.row(vec![
             clean(&key, 64),
             r.agent.clone().unwrap_or_default(),
@@ -77,7 +109,13 @@ pub fn list(ctx: &Ctx, a: &SessionsArgs, out: &mut impl Write) -> Result<()> {
     }
     t.print(out)?;
     let n = store.count_sessions(&SessionFilter { limit: 0, ..f })?;
-    writeln!(out, "{} of {} sessions, {} total", rows.len(), n, usd(total.cost_usd))?;
+    writeln!(
+        out,
+        "{} of {} sessions, {} total",
+        rows.len(),
+        n,
+        usd(total.cost_usd)
+    )?;
     Ok(())
 }
 
@@ -93,7 +131,14 @@ pub fn search(ctx: &Ctx, a: &SearchArgs, out: &mut impl Write) -> Result<()> {
         return json_report(out, &hits, &serde_json::json!({ "hits": hits.len() }));
     }
     for h in &hits {
-        writeln!(out, "{}  {}  {}\n    {}", when(h.ts_ms, tz), clean(&h.session_key, 64), h.kind, clean(&h.snippet, 200))?;
+        writeln!(
+            out,
+            "{}  {}  {}\n    {}",
+            when(h.ts_ms, tz),
+            clean(&h.session_key, 64),
+            h.kind,
+            clean(&h.snippet, 200)
+        )?;
     }
     writeln!(out, "{} hits", hits.len())?;
     Ok(())
@@ -106,22 +151,40 @@ pub fn anomalies(ctx: &Ctx, a: &AnomalyArgs, out: &mut impl Write) -> Result<()>
     let hours = hourly_costs(&store.usage_buckets(&filter)?);
     let mut found = cost_spikes(&hours, a.spike_factor, 0.01);
     found.extend(hourly_burn(&hours, a.hourly_usd));
-    let sessions = store.sessions(&SessionFilter { usage: filter, order: SessionOrder::Cost, ..SessionFilter::default() })?;
+    let sessions = store.sessions(&SessionFilter {
+        usage: filter,
+        order: SessionOrder::Cost,
+        ..SessionFilter::default()
+    })?;
     found.extend(session_costs(&sessions, a.session_usd));
     if a.window.json {
-        return json_report(out, &found, &serde_json::json!({ "anomalies": found.len() }));
+        return json_report(
+            out,
+            &found,
+            &serde_json::json!({ "anomalies": found.len() }),
+        );
     }
     let mut t = Table::new(&["kind", "when", "session", "cost", "threshold"]);
     for f in &found {
         t.row(vec![
             f.kind.to_string(),
             when(f.at_ms, tz),
-            f.session_key.as_deref().map(|s| clean(s, 60)).unwrap_or_default(),
+            f.session_key
+                .as_deref()
+                .map(|s| clean(s, 60))
+                .unwrap_or_default(),
             usd(f.cost_usd),
             usd(f.threshold_usd),
         ]);
     }
     t.print(out)?;
-    writeln!(out, "{} anomalies (spike > {}× trailing 24 h average, hour > {}, session > {})", found.len(), a.spike_factor, usd(a.hourly_usd), usd(a.session_usd))?;
+    writeln!(
+        out,
+        "{} anomalies (spike > {}× trailing 24 h average, hour > {}, session > {})",
+        found.len(),
+        a.spike_factor,
+        usd(a.hourly_usd),
+        usd(a.session_usd)
+    )?;
     Ok(())
 }

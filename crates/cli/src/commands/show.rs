@@ -6,6 +6,7 @@ use std::io::Write;
 use anyhow::{bail, Result};
 
 use clawscope_core::query::{EventFilter, SessionFilter, SessionSummary, StoredEvent};
+use clawscope_core::redact::mask_event;
 use clawscope_core::{Event, EventKind};
 use clawscope_store::Store;
 
@@ -28,8 +29,15 @@ pub fn resolve(store: &dyn Store, wanted: &str) -> Result<SessionSummary> {
         0 => bail!("no session matches {wanted:?} (see `clawscope sessions`)"),
         1 => Ok(found.into_iter().next().unwrap_or_default()),
         _ => {
-            let keys: Vec<_> = found.iter().take(10).map(|s| s.session_key.as_str()).collect();
-            bail!("{wanted:?} matches several sessions:\n  {}", keys.join("\n  "))
+            let keys: Vec<_> = found
+                .iter()
+                .take(10)
+                .map(|s| s.session_key.as_str())
+                .collect();
+            bail!(
+                "{wanted:?} matches several sessions:\n  {}",
+                keys.join("\n  ")
+            )
         }
     }
 }
@@ -37,13 +45,28 @@ pub fn resolve(store: &dyn Store, wanted: &str) -> Result<SessionSummary> {
 fn tool_line(call: &Event, result: Option<&Event>, full: bool) -> String {
     let max = if full { usize::MAX / 2 } else { 120 };
     let t = call.tool.clone().unwrap_or_default();
-    let mut s = format!("  → {} {}", clean(t.name.as_deref().unwrap_or("?"), 40), clean(t.arguments.as_deref().unwrap_or(""), max));
+    let mut s = format!(
+        "  → {} {}",
+        clean(t.name.as_deref().unwrap_or("?"), 40),
+        clean(t.arguments.as_deref().unwrap_or(""), max)
+    );
     match result.and_then(|r| r.tool.as_ref().map(|rt| (r, rt))) {
         Some((r, rt)) => {
             let mark = if rt.is_error { "✗ ERROR" } else { "✓" };
-            let dur = r.timing.duration_ms.map(|d| format!(" {d} ms")).unwrap_or_default();
-            let exit = rt.exit_code.filter(|c| *c != 0).map(|c| format!(" exit {c}")).unwrap_or_default();
-            s.push_str(&format!("\n      {mark}{dur}{exit}  {}", clean(rt.result.as_deref().unwrap_or(""), max)));
+            let dur = r
+                .timing
+                .duration_ms
+                .map(|d| format!(" {d} ms"))
+                .unwrap_or_default();
+            let exit = rt
+                .exit_code
+                .filter(|c| *c != 0)
+                .map(|c| format!(" exit {c}"))
+                .unwrap_or_default();
+            s.push_str(&format!(
+                "\n      {mark}{dur}{exit}  {}",
+                clean(rt.result.as_deref().unwrap_or(""), max)
+            ));
         }
         None => s.push_str("\n      … no result recorded"),
     }
@@ -54,12 +77,18 @@ pub fn run(ctx: &Ctx, a: &ShowArgs, out: &mut impl Write) -> Result<()> {
     let store = ctx.report_store(&a.window)?;
     let tz = ctx.timezone(&a.window)?;
     let s = resolve(store.as_ref(), &a.session)?;
-    let events: Vec<StoredEvent> = store.events(&EventFilter {
+    let mut events: Vec<StoredEvent> = store.events(&EventFilter {
         session_key: Some(s.session_key.clone()),
         ..EventFilter::default()
     })?;
+    for e in &mut events {
+        mask_event(&mut e.event);
+    }
     if a.window.json {
-        serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "session": s, "events": events }))?;
+        serde_json::to_writer_pretty(
+            &mut *out,
+            &serde_json::json!({ "session": s, "events": events }),
+        )?;
         writeln!(out)?;
         return Ok(());
     }
@@ -79,13 +108,26 @@ pub fn run(ctx: &Ctx, a: &ShowArgs, out: &mut impl Write) -> Result<()> {
         writeln!(out, "sub-agent of {}", clean(p, 100))?;
     }
     if let (Some(used), Some(max)) = (s.context_used, s.context_max) {
-        writeln!(out, "context: {} of {} tokens ({:.0}%)", num(used), num(max), used as f64 * 100.0 / max.max(1) as f64)?;
+        writeln!(
+            out,
+            "context: {} of {} tokens ({:.0}%)",
+            num(used),
+            num(max),
+            used as f64 * 100.0 / max.max(1) as f64
+        )?;
     }
     writeln!(out)?;
     let results: HashMap<&str, &Event> = events
         .iter()
         .filter(|e| e.event.kind == Some(EventKind::ToolResult))
-        .filter_map(|e| e.event.tool.as_ref()?.call_id.as_deref().map(|id| (id, &e.event)))
+        .filter_map(|e| {
+            e.event
+                .tool
+                .as_ref()?
+                .call_id
+                .as_deref()
+                .map(|id| (id, &e.event))
+        })
         .collect();
     let called: std::collections::HashSet<&str> = events
         .iter()
@@ -96,7 +138,11 @@ pub fn run(ctx: &Ctx, a: &ShowArgs, out: &mut impl Write) -> Result<()> {
         let e = &se.event;
         let at = when(e.ts_ms, tz);
         match e.kind.unwrap_or(EventKind::Other) {
-            EventKind::UserMessage => writeln!(out, "{at}  USER       {}", clean(e.text.as_deref().unwrap_or(""), 300))?,
+            EventKind::UserMessage => writeln!(
+                out,
+                "{at}  USER       {}",
+                clean(e.text.as_deref().unwrap_or(""), 300)
+            )?,
             EventKind::AssistantMessage => {
                 let t = &e.tokens;
                 writeln!(
@@ -109,7 +155,10 @@ pub fn run(ctx: &Ctx, a: &ShowArgs, out: &mut impl Write) -> Result<()> {
                     num(t.cache_write),
                     usd(e.cost.total.unwrap_or(0.0)),
                     e.cost.source.as_str(),
-                    e.stop_reason.as_deref().map(|r| format!("  [{r}]")).unwrap_or_default()
+                    e.stop_reason
+                        .as_deref()
+                        .map(|r| format!("  [{r}]"))
+                        .unwrap_or_default()
                 )?;
                 if let Some(th) = &e.thinking {
                     writeln!(out, "                     thinking: {}", clean(th, 200))?;
@@ -118,15 +167,28 @@ pub fn run(ctx: &Ctx, a: &ShowArgs, out: &mut impl Write) -> Result<()> {
                     writeln!(out, "                     {}", clean(tx, 400))?;
                 }
                 if let Some(err) = &e.error {
-                    writeln!(out, "                     ERROR {}: {}", err.kind, clean(err.message.as_deref().unwrap_or(""), 300))?;
+                    writeln!(
+                        out,
+                        "                     ERROR {}: {}",
+                        err.kind,
+                        clean(err.message.as_deref().unwrap_or(""), 300)
+                    )?;
                 }
             }
             EventKind::ToolCall => {
-                let id = e.tool.as_ref().and_then(|t| t.call_id.as_deref()).unwrap_or("");
+                let id = e
+                    .tool
+                    .as_ref()
+                    .and_then(|t| t.call_id.as_deref())
+                    .unwrap_or("");
                 writeln!(out, "{}", tool_line(e, results.get(id).copied(), a.full))?;
             }
             EventKind::ToolResult => {
-                let id = e.tool.as_ref().and_then(|t| t.call_id.as_deref()).unwrap_or("");
+                let id = e
+                    .tool
+                    .as_ref()
+                    .and_then(|t| t.call_id.as_deref())
+                    .unwrap_or("");
                 if !called.contains(id) {
                     let t = e.tool.clone().unwrap_or_default();
                     writeln!(
@@ -143,27 +205,53 @@ pub fn run(ctx: &Ctx, a: &ShowArgs, out: &mut impl Write) -> Result<()> {
                     .attrs
                     .as_deref()
                     .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
-                    .and_then(|v| v.get("childSessionKey").and_then(|c| c.as_str()).map(str::to_string))
+                    .and_then(|v| {
+                        v.get("childSessionKey")
+                            .and_then(|c| c.as_str())
+                            .map(str::to_string)
+                    })
                     .unwrap_or_default();
                 writeln!(out, "{at}  SPAWN      sub-agent {}", clean(&child, 100))?;
             }
-            EventKind::ModelChanged => writeln!(out, "{at}  model → {}/{}", e.model.provider.as_deref().unwrap_or("?"), e.model.model.as_deref().unwrap_or("?"))?,
-            EventKind::Compaction => writeln!(out, "{at}  COMPACTION {}", clean(e.text.as_deref().unwrap_or(""), 200))?,
+            EventKind::ModelChanged => writeln!(
+                out,
+                "{at}  model → {}/{}",
+                e.model.provider.as_deref().unwrap_or("?"),
+                e.model.model.as_deref().unwrap_or("?")
+            )?,
+            EventKind::Compaction => writeln!(
+                out,
+                "{at}  COMPACTION {}",
+                clean(e.text.as_deref().unwrap_or(""), 200)
+            )?,
             EventKind::TaskRun | EventKind::CronRun => writeln!(
                 out,
                 "{at}  {}  {}{}",
                 e.kind_str(),
                 clean(e.text.as_deref().unwrap_or(""), 120),
-                e.error.as_ref().map(|x| format!("  ERROR {}", clean(x.message.as_deref().unwrap_or(""), 200))).unwrap_or_default()
+                e.error
+                    .as_ref()
+                    .map(|x| format!("  ERROR {}", clean(x.message.as_deref().unwrap_or(""), 200)))
+                    .unwrap_or_default()
             )?,
             _ => {}
         }
     }
-    let children = store.sessions(&SessionFilter { parent: Some(s.session_key.clone()), ..SessionFilter::default() })?;
+    let children = store.sessions(&SessionFilter {
+        parent: Some(s.session_key.clone()),
+        ..SessionFilter::default()
+    })?;
     if !children.is_empty() {
         writeln!(out, "\nsub-agents:")?;
         for c in children {
-            writeln!(out, "  ↳ {}  {} responses  {}  (clawscope show '{}')", clean(&c.session_key, 100), c.assistant_messages, usd(c.totals.cost_usd), clean(&c.session_key, 100))?;
+            writeln!(
+                out,
+                "  ↳ {}  {} responses  {}  (clawscope show '{}')",
+                clean(&c.session_key, 100),
+                c.assistant_messages,
+                usd(c.totals.cost_usd),
+                clean(&c.session_key, 100)
+            )?;
         }
     }
     Ok(())

@@ -30,45 +30,85 @@ pub fn run(ctx: &Ctx, a: &StatusArgs, out: &mut impl Write) -> Result<()> {
     let month_start = today.with_day(1).unwrap_or(today);
     let source = a.window.source.filter();
     let sum = |since: i64| -> Result<UsageTotals> {
-        let b = store.usage_buckets(&UsageFilter { since_ms: Some(since), source: source.clone(), ..UsageFilter::default() })?;
+        let b = store.usage_buckets(&UsageFilter {
+            since_ms: Some(since),
+            source: source.clone(),
+            ..UsageFilter::default()
+        })?;
         Ok(group(&b, GroupBy::Agent, tz).1)
     };
-    let periods = [("today", sum(start(today))?), ("this week", sum(start(week_start))?), ("this month", sum(start(month_start))?)];
+    let periods = [
+        ("today", sum(start(today))?),
+        ("this week", sum(start(week_start))?),
+        ("this month", sum(start(month_start))?),
+    ];
     let active = store.sessions(&SessionFilter {
-        usage: UsageFilter { since_ms: Some(now.timestamp_millis() - ACTIVE_MS), source: source.clone(), ..UsageFilter::default() },
+        usage: UsageFilter {
+            since_ms: Some(now.timestamp_millis() - ACTIVE_MS),
+            source: source.clone(),
+            ..UsageFilter::default()
+        },
         ..SessionFilter::default()
     })?;
     let stats = store.stats()?;
     if a.window.json {
         let p: serde_json::Map<String, serde_json::Value> = periods
             .iter()
-            .map(|(k, t)| (k.replace(' ', "_"), serde_json::to_value(t).unwrap_or_default()))
+            .map(|(k, t)| {
+                (
+                    k.replace(' ', "_"),
+                    serde_json::to_value(t).unwrap_or_default(),
+                )
+            })
             .collect();
-        serde_json::to_writer_pretty(&mut *out, &serde_json::json!({
-            "periods": p,
-            "active_sessions": active.iter().map(|s| &s.session_key).collect::<Vec<_>>(),
-            "last_activity_ms": stats.last_event_ms,
-            "events": stats.events,
-            "sessions": stats.sessions,
-            "timezone": tz.name(),
-        }))?;
+        serde_json::to_writer_pretty(
+            &mut *out,
+            &serde_json::json!({
+                "periods": p,
+                "active_sessions": active.iter().map(|s| &s.session_key).collect::<Vec<_>>(),
+                "last_activity_ms": stats.last_event_ms,
+                "events": stats.events,
+                "sessions": stats.sessions,
+                "timezone": tz.name(),
+            }),
+        )?;
         writeln!(out)?;
         return Ok(());
     }
     let mut t = Table::new(&["period", "responses", "tokens", "cost"]);
     for (name, tot) in &periods {
-        t.row(vec![name.to_string(), num(tot.entries), num(tot.total_tokens), usd(tot.cost_usd)]);
+        t.row(vec![
+            name.to_string(),
+            num(tot.entries),
+            num(tot.total_tokens),
+            usd(tot.cost_usd),
+        ]);
     }
     t.print(out)?;
     writeln!(out, "active sessions (last 10 min): {}", active.len())?;
     for s in active.iter().take(10) {
-        writeln!(out, "  {} ({})", crate::render::clean(&s.session_key, 80), s.agent.as_deref().unwrap_or("-"))?;
+        writeln!(
+            out,
+            "  {} ({})",
+            crate::render::clean(&s.session_key, 80),
+            s.agent.as_deref().unwrap_or("-")
+        )?;
     }
     let last = stats
         .last_event_ms
         .and_then(chrono::DateTime::<Utc>::from_timestamp_millis)
-        .map(|d| d.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z").to_string())
+        .map(|d| {
+            d.with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        })
         .unwrap_or_else(|| "never".into());
-    writeln!(out, "last activity: {last}   ({} events in {} sessions; times in {})", num(stats.events), num(stats.sessions), tz.name())?;
+    writeln!(
+        out,
+        "last activity: {last}   ({} events in {} sessions; times in {})",
+        num(stats.events),
+        num(stats.sessions),
+        tz.name()
+    )?;
     Ok(())
 }

@@ -13,12 +13,15 @@ pub fn fixtures() -> PathBuf {
 
 /// The OpenClaw fixture home of one layout (`sqlite` or `legacy`).
 pub fn openclaw_home(layout: &str) -> PathBuf {
-    fixtures().join("openclaw-2026.9.6").join(format!("{layout}-layout/home"))
+    fixtures()
+        .join("openclaw-2026.9.6")
+        .join(format!("{layout}-layout/home"))
 }
 
 /// Expected per-session totals of the OpenClaw fixture.
 pub fn expected_totals() -> Value {
-    let text = std::fs::read_to_string(fixtures().join("openclaw-2026.9.6/expected_totals.json")).expect("fixture");
+    let text = std::fs::read_to_string(fixtures().join("openclaw-2026.9.6/expected_totals.json"))
+        .expect("fixture");
     serde_json::from_str(&text).expect("fixture json")
 }
 
@@ -66,7 +69,8 @@ impl Sandbox {
     /// Run and parse stdout as JSON.
     pub fn json(&self, args: &[&str]) -> Value {
         let s = self.run(args);
-        serde_json::from_str(&s).unwrap_or_else(|e| panic!("{args:?} printed invalid JSON ({e}):\n{s}"))
+        serde_json::from_str(&s)
+            .unwrap_or_else(|e| panic!("{args:?} printed invalid JSON ({e}):\n{s}"))
     }
 }
 
@@ -81,7 +85,10 @@ pub fn assert_ok(out: &Output, args: &[&str]) {
 }
 
 /// Rows of a report keyed by `field`.
-pub fn rows_by<'a>(report: &'a Value, field: &str) -> std::collections::BTreeMap<String, &'a Value> {
+pub fn rows_by<'a>(
+    report: &'a Value,
+    field: &str,
+) -> std::collections::BTreeMap<String, &'a Value> {
     report["rows"]
         .as_array()
         .expect("rows array")

@@ -125,7 +125,12 @@ impl CronJobRow {
     pub fn to_event(&self) -> Event {
         let agent = self.agent_id.clone();
         // A job definition belongs to no session (its runs do).
-        let mut ev = state_event(format!("ocstate:cron_job:{}", self.job_id), self.updated_at, EventKind::CronJob, String::new());
+        let mut ev = state_event(
+            format!("ocstate:cron_job:{}", self.job_id),
+            self.updated_at,
+            EventKind::CronJob,
+            String::new(),
+        );
         ev.agent = agent;
         ev.text = Some(self.name.clone());
         ev.attrs = Some(
@@ -140,13 +145,26 @@ impl CronRunRow {
     /// The run as a `cron.run` event.
     pub fn to_event(&self) -> Event {
         let agent = self.agent_id.clone();
-        let key = format!("agent:{}:cron:{}", agent.as_deref().unwrap_or("main"), self.job_id);
-        let mut ev = state_event(format!("ocstate:cron_run:{}", self.receipt_id), self.started_at_ms, EventKind::CronRun, key);
+        let key = format!(
+            "agent:{}:cron:{}",
+            agent.as_deref().unwrap_or("main"),
+            self.job_id
+        );
+        let mut ev = state_event(
+            format!("ocstate:cron_run:{}", self.receipt_id),
+            self.started_at_ms,
+            EventKind::CronRun,
+            key,
+        );
         ev.agent = agent;
         ev.run_id = self.request_run_id.clone();
         ev.timing = duration(Some(self.started_at_ms), self.finished_at_ms);
         if self.status == "error" || self.error_text.is_some() {
-            ev.error = Some(ErrorInfo { kind: "cron_error".into(), message: self.error_text.clone(), retriable: None });
+            ev.error = Some(ErrorInfo {
+                kind: "cron_error".into(),
+                message: self.error_text.clone(),
+                retriable: None,
+            });
         }
         ev.attrs = Some(json!({"jobId": self.job_id, "status": self.status}).to_string());
         ev
@@ -163,16 +181,28 @@ impl TaskRunRow {
             .or(self.requester_session_key.as_deref())
             .map(|k| k.split(":run:").next().unwrap_or(k).to_string())
             .unwrap_or_default();
-        let mut ev = state_event(format!("ocstate:task:{}", self.task_id), self.started_at.unwrap_or(self.created_at), EventKind::TaskRun, key);
+        let mut ev = state_event(
+            format!("ocstate:task:{}", self.task_id),
+            self.started_at.unwrap_or(self.created_at),
+            EventKind::TaskRun,
+            key,
+        );
         ev.agent = self.agent_id.clone();
         ev.run_id = self.run_id.clone();
         ev.timing = duration(self.started_at, self.ended_at);
         ev.text = Some(crate::jsonutil::truncate(&self.task, 2000));
         if let Some(err) = &self.error {
-            ev.error = Some(ErrorInfo { kind: "task_error".into(), message: Some(err.clone()), retriable: None });
+            ev.error = Some(ErrorInfo {
+                kind: "task_error".into(),
+                message: Some(err.clone()),
+                retriable: None,
+            });
         }
         if self.last_tool_name.is_some() {
-            ev.tool = Some(ToolInfo { name: self.last_tool_name.clone(), ..ToolInfo::default() });
+            ev.tool = Some(ToolInfo {
+                name: self.last_tool_name.clone(),
+                ..ToolInfo::default()
+            });
         }
         ev.attrs = Some(
             json!({"runtime": self.runtime, "status": self.status, "label": self.label,
@@ -187,7 +217,8 @@ impl TaskRunRow {
 impl SubagentRunRow {
     /// The sub-agent run as a `subagent.spawned` event in the parent session.
     pub fn to_event(&self) -> Event {
-        let payload: serde_json::Value = serde_json::from_str(&self.payload_json).unwrap_or_default();
+        let payload: serde_json::Value =
+            serde_json::from_str(&self.payload_json).unwrap_or_default();
         let mut ev = state_event(
             format!("ocstate:subagent:{}", self.run_id),
             self.created_at,
@@ -196,7 +227,10 @@ impl SubagentRunRow {
         );
         ev.agent = crate::openclaw::agent_from_key(&self.requester_session_key).map(str::to_string);
         ev.run_id = Some(self.run_id.clone());
-        ev.text = payload.get("task").and_then(|t| t.as_str()).map(str::to_string);
+        ev.text = payload
+            .get("task")
+            .and_then(|t| t.as_str())
+            .map(str::to_string);
         ev.attrs = Some(
             json!({"childSessionKey": self.child_session_key, "controllerSessionKey": self.controller_session_key,
                    "label": payload.get("label"), "model": payload.get("model")})

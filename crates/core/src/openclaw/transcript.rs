@@ -325,7 +325,10 @@ impl TranscriptState {
                 let mut ev = self.base_event(id, ts, EventKind::SessionStarted);
                 ev.attrs = attrs(&[
                     ("cwd", entry.cwd.as_deref().into()),
-                    ("version", entry.version.clone().map(serde_json::Value::Number).into()),
+                    (
+                        "version",
+                        entry.version.clone().map(serde_json::Value::Number).into(),
+                    ),
                 ]);
                 out.push(ev);
             }
@@ -456,7 +459,10 @@ impl TranscriptState {
                 }
                 ev.attrs = attrs(&[
                     ("customType", msg.custom_type.as_deref().into()),
-                    ("parentToolCallId", nested.parent_tool_call_id.as_deref().into()),
+                    (
+                        "parentToolCallId",
+                        nested.parent_tool_call_id.as_deref().into(),
+                    ),
                 ]);
                 let child = child_from_result(&result_text);
                 let tool_name = own(&nested.tool_name);

@@ -42,7 +42,9 @@ pub fn cursor_id(db: &Path, session_id: &str) -> String {
 pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
     )?;
     conn.busy_timeout(Duration::from_secs(2))?;
     conn.pragma_update(None, "query_only", true)?;
@@ -52,10 +54,15 @@ pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
 /// Map a SQLite error to a skip reason.
 pub fn skip_reason(e: &rusqlite::Error) -> SkipReason {
     match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => SkipReason::Locked,
+        Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
+            SkipReason::Locked
+        }
         _ => SkipReason::Unreadable,
     }
 }
+
+/// A transcript row: seq, event_json, event_zstd, created_at.
+type RawRow = (i64, Option<String>, Option<Vec<u8>>, Option<i64>);
 
 struct Window {
     session_id: String,
@@ -108,7 +115,10 @@ fn read_metas(conn: &Connection) -> rusqlite::Result<HashMap<String, SessionMeta
     rows.collect()
 }
 
-fn read_windows(conn: &Connection, metas: &HashMap<String, SessionMeta>) -> rusqlite::Result<Vec<Window>> {
+fn read_windows(
+    conn: &Connection,
+    metas: &HashMap<String, SessionMeta>,
+) -> rusqlite::Result<Vec<Window>> {
     if table_exists(conn, "session_windows")? {
         let mut stmt = conn.prepare(
             "SELECT session_id, session_key, channel, coalesce(parent_session_key, spawned_by)
@@ -167,7 +177,12 @@ fn decode_row(json: Option<String>, zst: Option<Vec<u8>>) -> Result<Vec<u8>, Ski
     }
 }
 
-fn read_inner(db: &Path, agent: &str, cursors: &Cursors, out: &mut UnitOutput) -> rusqlite::Result<()> {
+fn read_inner(
+    db: &Path,
+    agent: &str,
+    cursors: &Cursors,
+    out: &mut UnitOutput,
+) -> rusqlite::Result<()> {
     let conn = open_read_only(db)?;
     let label = db.display().to_string();
     let metas = read_metas(&conn)?;
@@ -184,8 +199,14 @@ fn read_inner(db: &Path, agent: &str, cursors: &Cursors, out: &mut UnitOutput) -
             agent: Some(agent.to_string()),
             session_key: w.session_key.clone(),
             session_id: w.session_id.clone(),
-            parent_session_key: w.parent.clone().or_else(|| meta.and_then(|m| m.parent_session_key.clone())),
-            channel: w.channel.clone().or_else(|| meta.and_then(|m| m.channel.clone())),
+            parent_session_key: w
+                .parent
+                .clone()
+                .or_else(|| meta.and_then(|m| m.parent_session_key.clone())),
+            channel: w
+                .channel
+                .clone()
+                .or_else(|| meta.and_then(|m| m.channel.clone())),
             gateway: None,
             context_max: meta.and_then(|m| m.context_max),
             provider: prev.provider.clone(),
@@ -199,7 +220,7 @@ fn read_inner(db: &Path, agent: &str, cursors: &Cursors, out: &mut UnitOutput) -
              WHERE session_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
         loop {
-            let rows: Vec<(i64, Option<String>, Option<Vec<u8>>, Option<i64>)> = stmt
+            let rows: Vec<RawRow> = stmt
                 .query_map(rusqlite::params![w.session_id, last_seq, PAGE], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })?

@@ -77,7 +77,11 @@ pub fn read(
 ) -> UnitOutput {
     let mut out = UnitOutput::default();
     let label = path.display().to_string();
-    let Some(session_id) = path.file_stem().and_then(|s| s.to_str()).map(str::to_string) else {
+    let Some(session_id) = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .map(str::to_string)
+    else {
         out.skip(&label, 0, SkipReason::Unreadable);
         return out;
     };
@@ -97,13 +101,16 @@ pub fn read(
             return out;
         }
     };
-    let meta = metas.get(&session_id).cloned().unwrap_or_else(|| SessionMeta {
-        session_key: format!("agent:{agent}:session:{session_id}"),
-        session_id: Some(session_id.clone()),
-        source: Some(SourceKind::OpenClaw),
-        agent: Some(agent.to_string()),
-        ..SessionMeta::default()
-    });
+    let meta = metas
+        .get(&session_id)
+        .cloned()
+        .unwrap_or_else(|| SessionMeta {
+            session_key: format!("agent:{agent}:session:{session_id}"),
+            session_id: Some(session_id.clone()),
+            source: Some(SourceKind::OpenClaw),
+            agent: Some(agent.to_string()),
+            ..SessionMeta::default()
+        });
     let mtime = file
         .metadata()
         .ok()

@@ -121,7 +121,8 @@ fn read_all(conn: &Connection) -> rusqlite::Result<(Vec<Event>, Vec<SessionMeta>
         .map(|s| SessionMeta {
             session_key: s.child_session_key.clone(),
             source: Some(SourceKind::OpenClaw),
-            agent: clawscope_core::openclaw::agent_from_key(&s.child_session_key).map(str::to_string),
+            agent: clawscope_core::openclaw::agent_from_key(&s.child_session_key)
+                .map(str::to_string),
             parent_session_key: Some(s.requester_session_key.clone()),
             spawned_by: Some(s.requester_session_key.clone()),
             ..SessionMeta::default()

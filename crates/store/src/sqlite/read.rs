@@ -34,16 +34,18 @@ pub(super) fn event_from_row(r: &Row<'_>, o: usize) -> rusqlite::Result<Event> {
     let tool_name: Option<String> = r.get(o + 29)?;
     let tool_call_id: Option<String> = r.get(o + 30)?;
     let tool_is_error: Option<bool> = r.get(o + 33)?;
-    let tool = (tool_name.is_some() || tool_call_id.is_some() || tool_is_error.is_some()).then(|| -> rusqlite::Result<ToolInfo> {
-        Ok(ToolInfo {
-            name: tool_name.clone(),
-            call_id: tool_call_id.clone(),
-            arguments: r.get(o + 31)?,
-            result: r.get(o + 32)?,
-            is_error: tool_is_error.unwrap_or(false),
-            exit_code: r.get(o + 34)?,
-        })
-    });
+    let tool = (tool_name.is_some() || tool_call_id.is_some() || tool_is_error.is_some()).then(
+        || -> rusqlite::Result<ToolInfo> {
+            Ok(ToolInfo {
+                name: tool_name.clone(),
+                call_id: tool_call_id.clone(),
+                arguments: r.get(o + 31)?,
+                result: r.get(o + 32)?,
+                is_error: tool_is_error.unwrap_or(false),
+                exit_code: r.get(o + 34)?,
+            })
+        },
+    );
     let error_kind: Option<String> = r.get(o + 35)?;
     let merge: i64 = r.get(o + 49)?;
     Ok(Event {
@@ -122,7 +124,10 @@ pub(super) fn cursor(conn: &Connection, source_id: &str) -> Result<Option<String
         .optional()?)
 }
 
-pub(super) fn cursors_with_prefix(conn: &Connection, prefix: &str) -> Result<Vec<(String, String)>> {
+pub(super) fn cursors_with_prefix(
+    conn: &Connection,
+    prefix: &str,
+) -> Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT source_id, state FROM cursors WHERE substr(source_id, 1, length(?1)) = ?1 ORDER BY source_id",
     )?;
@@ -356,7 +361,11 @@ pub(super) fn events(conn: &Connection, f: &EventFilter) -> Result<Vec<StoredEve
         args.push(Value::Integer(a));
         w.push(format!("seq > ?{}", args.len()));
     }
-    let order = if f.after_seq.is_some() { "seq" } else { "ts, seq" };
+    let order = if f.after_seq.is_some() {
+        "seq"
+    } else {
+        "ts, seq"
+    };
     let limit = if f.limit == 0 { -1 } else { f.limit as i64 };
     let sql = format!(
         "SELECT seq, {EVENT_COLUMNS} FROM events WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {}",
@@ -408,7 +417,11 @@ pub(super) fn stats(conn: &Connection) -> Result<StoreStats> {
         conn.query_row("SELECT count(*), max(ts) FROM events", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
-    let sessions: i64 = conn.query_row("SELECT count(*) FROM session_rollup WHERE events > 0", [], |r| r.get(0))?;
+    let sessions: i64 = conn.query_row(
+        "SELECT count(*) FROM session_rollup WHERE events > 0",
+        [],
+        |r| r.get(0),
+    )?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     Ok(StoreStats {
         events: events as u64,

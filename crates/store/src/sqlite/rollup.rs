@@ -83,10 +83,20 @@ impl Rollups {
     /// Count `ev` in (sign = 1) or out (sign = -1).
     pub(super) fn add(&mut self, ev: &Event, sign: i64) {
         let kind = ev.kind.unwrap_or(EventKind::Other);
-        let source = ev.source.map(|s| s.as_str()).unwrap_or("unknown").to_string();
+        let source = ev
+            .source
+            .map(|s| s.as_str())
+            .unwrap_or("unknown")
+            .to_string();
         if kind == EventKind::AssistantMessage {
             let bucket = ev.ts_ms.div_euclid(BUCKET_MS) * BUCKET_MS;
-            let key = (bucket, source.clone(), s(&ev.agent), s(&ev.project), s(&ev.model.model));
+            let key = (
+                bucket,
+                source.clone(),
+                s(&ev.agent),
+                s(&ev.project),
+                s(&ev.model.model),
+            );
             self.usage.entry(key).or_default().add(ev, sign);
             if let Some(m) = ev.model.model.as_ref().filter(|_| sign > 0) {
                 self.models.insert((ev.session_key.clone(), m.clone()));
@@ -95,11 +105,14 @@ impl Rollups {
         if ev.session_key.is_empty() {
             return;
         }
-        let d = self.sessions.entry(ev.session_key.clone()).or_insert_with(|| SessionDelta {
-            first_ts: i64::MAX,
-            last_ts: i64::MIN,
-            ..SessionDelta::default()
-        });
+        let d = self
+            .sessions
+            .entry(ev.session_key.clone())
+            .or_insert_with(|| SessionDelta {
+                first_ts: i64::MAX,
+                last_ts: i64::MIN,
+                ..SessionDelta::default()
+            });
         if sign > 0 {
             d.source = source;
             d.agent = d.agent.take().or_else(|| ev.agent.clone());
@@ -108,7 +121,10 @@ impl Rollups {
             d.parent = d.parent.take().or_else(|| ev.parent_session_key.clone());
             d.first_ts = d.first_ts.min(ev.ts_ms);
             d.last_ts = d.last_ts.max(ev.ts_ms);
-            if let Some(used) = ev.context_used.filter(|_| kind == EventKind::AssistantMessage) {
+            if let Some(used) = ev
+                .context_used
+                .filter(|_| kind == EventKind::AssistantMessage)
+            {
                 if d.context.is_none_or(|(ts, _)| ev.ts_ms >= ts) {
                     d.context = Some((ev.ts_ms, used));
                 }
@@ -152,8 +168,21 @@ impl Rollups {
         )?;
         for ((bucket, source, agent, project, model), x) in &self.usage {
             up.execute(params![
-                bucket, source, agent, project, model, x.input, x.output, x.cache_read, x.cache_write,
-                x.reasoning, x.cost_total, x.cost_reported, x.cost_computed, x.entries, x.unpriced
+                bucket,
+                source,
+                agent,
+                project,
+                model,
+                x.input,
+                x.output,
+                x.cache_read,
+                x.cache_write,
+                x.reasoning,
+                x.cost_total,
+                x.cost_reported,
+                x.cost_computed,
+                x.entries,
+                x.unpriced
             ])?;
         }
         let mut ss = tx.prepare_cached(
@@ -186,12 +215,24 @@ impl Rollups {
         )?;
         for (key, d) in &self.sessions {
             // A delta that only subtracted keeps the stored bounds.
-            let first = if d.first_ts == i64::MAX { i64::MAX } else { d.first_ts };
-            let last = if d.last_ts == i64::MIN { i64::MIN } else { d.last_ts };
+            let first = if d.first_ts == i64::MAX {
+                i64::MAX
+            } else {
+                d.first_ts
+            };
+            let last = if d.last_ts == i64::MIN {
+                i64::MIN
+            } else {
+                d.last_ts
+            };
             let x = &d.sums;
             ss.execute(params![
                 key,
-                if d.source.is_empty() { "unknown" } else { &d.source },
+                if d.source.is_empty() {
+                    "unknown"
+                } else {
+                    &d.source
+                },
                 d.agent,
                 d.project,
                 d.session_id,
@@ -219,7 +260,9 @@ impl Rollups {
                 d.context.map(|c| c.0),
             ])?;
         }
-        let mut sm = tx.prepare_cached("INSERT OR IGNORE INTO session_models (session_key, model) VALUES (?1, ?2)")?;
+        let mut sm = tx.prepare_cached(
+            "INSERT OR IGNORE INTO session_models (session_key, model) VALUES (?1, ?2)",
+        )?;
         for (k, m) in &self.models {
             sm.execute(params![k, m])?;
         }

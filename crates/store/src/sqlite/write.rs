@@ -44,7 +44,12 @@ const INSERT_SQL: &str = "INSERT INTO events (idh, id, ts, kind, source, gateway
   ON CONFLICT (idh) DO NOTHING";
 
 /// Bind every column of `ev` in INSERT_SQL order and run `stmt`.
-fn exec_event(stmt: &mut rusqlite::CachedStatement<'_>, idh: &[u8; 16], ev: &Event, fp: i64) -> Result<usize> {
+fn exec_event(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    idh: &[u8; 16],
+    ev: &Event,
+    fp: i64,
+) -> Result<usize> {
     let t = &ev.tokens;
     let tool = ev.tool.as_ref();
     let err = ev.error.as_ref();
@@ -110,7 +115,11 @@ fn stored(tx: &Transaction<'_>, idh: &[u8; 16]) -> Result<Option<(i64, Event, i6
     let mut stmt = tx.prepare_cached(&sql)?;
     let row = stmt
         .query_row([&idh[..]], |r: &Row<'_>| {
-            Ok((r.get::<_, i64>(0)?, event_from_row(r, 2)?, r.get::<_, i64>(1)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                event_from_row(r, 2)?,
+                r.get::<_, i64>(1)?,
+            ))
         })
         .optional()?;
     Ok(row)
