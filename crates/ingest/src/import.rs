@@ -61,6 +61,8 @@ pub struct ImportReport {
     pub sources: BTreeMap<String, SourceReport>,
     /// Wall time.
     pub elapsed_ms: u64,
+    /// Of which spent writing to the store.
+    pub store_ms: u64,
 }
 
 impl ImportReport {
@@ -138,22 +140,21 @@ pub fn import(
         drop(tx);
         let mut pending: HashMap<usize, UnitOutput> = HashMap::new();
         let mut want = 0;
+        let mut acc = Accumulator::default();
         for (i, out) in rx.iter() {
             pending.insert(i, out);
             while let Some(out) = pending.remove(&want) {
                 let unit = &units[want];
-                let r = report
-                    .sources
-                    .entry(source_name(unit.source).to_string())
-                    .or_default();
-                apply_unit(store, out, r).inspect_err(|_| {
-                    // Stop the readers: nothing more can be stored.
-                    next.store(usize::MAX / 2, Ordering::Relaxed);
-                })?;
+                acc.push(store, &mut report, unit.source, out)
+                    .inspect_err(|_| {
+                        // Stop the readers: nothing more can be stored.
+                        next.store(usize::MAX / 2, Ordering::Relaxed);
+                    })?;
                 progress.unit_done(unit);
                 want += 1;
             }
         }
+        acc.flush(store, &mut report)?;
         Ok(())
     });
     progress.finish();
@@ -166,26 +167,82 @@ fn source_name(s: SourceKind) -> &'static str {
     s.as_str()
 }
 
-fn apply_unit(
-    store: &mut dyn Store,
-    out: UnitOutput,
-    r: &mut SourceReport,
-) -> Result<(), ImportError> {
-    r.units += 1;
-    r.bytes += out.bytes;
-    r.records += out.records;
-    r.skipped.merge(&out.skipped);
-    for ex in out.examples {
-        if r.skip_examples.len() < 10 {
-            r.skip_examples.push(ex);
+/// Events per transaction: small units are coalesced so a corpus of many small files
+/// is not paid for in commits; each transaction still carries exactly the cursors of
+/// the events in it.
+const TX_EVENTS: usize = 20_000;
+
+/// Batches waiting to be applied together.
+#[derive(Default)]
+struct Accumulator {
+    batch: clawscope_store::Batch,
+    source: Option<SourceKind>,
+}
+
+impl Accumulator {
+    fn push(
+        &mut self,
+        store: &mut dyn Store,
+        report: &mut ImportReport,
+        source: SourceKind,
+        out: UnitOutput,
+    ) -> Result<(), ImportError> {
+        if self.source.is_some_and(|s| s != source) {
+            self.flush(store, report)?;
         }
+        self.source = Some(source);
+        let r = report
+            .sources
+            .entry(source_name(source).to_string())
+            .or_default();
+        r.units += 1;
+        r.bytes += out.bytes;
+        r.records += out.records;
+        r.skipped.merge(&out.skipped);
+        for ex in out.examples {
+            if r.skip_examples.len() < 10 {
+                r.skip_examples.push(ex);
+            }
+        }
+        r.events += out
+            .batches
+            .iter()
+            .map(|b| b.events.len() as u64)
+            .sum::<u64>();
+        for b in out.batches {
+            self.batch.events.extend(b.events);
+            self.batch.sessions.extend(b.sessions);
+            self.batch.cursors.extend(b.cursors);
+            if self.batch.events.len() >= TX_EVENTS {
+                self.flush(store, report)?;
+                self.source = Some(source);
+            }
+        }
+        Ok(())
     }
-    for batch in out.batches {
-        r.events += batch.events.len() as u64;
+
+    fn flush(
+        &mut self,
+        store: &mut dyn Store,
+        report: &mut ImportReport,
+    ) -> Result<(), ImportError> {
+        let Some(source) = self.source.take() else {
+            return Ok(());
+        };
+        let batch = std::mem::take(&mut self.batch);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let t = Instant::now();
         let s: ApplyStats = store.apply(&batch)?;
+        report.store_ms += t.elapsed().as_millis() as u64;
+        let r = report
+            .sources
+            .entry(source_name(source).to_string())
+            .or_default();
         r.inserted += s.inserted;
         r.updated += s.updated;
         r.unchanged += s.unchanged;
+        Ok(())
     }
-    Ok(())
 }

@@ -57,7 +57,6 @@ CREATE TABLE events (
 );
 CREATE INDEX events_ts ON events(ts);
 CREATE INDEX events_session_ts ON events(session_key, ts);
-CREATE INDEX events_kind_ts ON events(kind, ts);
 
 -- Full-text index over message text (external content: the text lives in `events`).
 CREATE VIRTUAL TABLE events_fts USING fts5(text, content='events', content_rowid='seq', tokenize='unicode61');

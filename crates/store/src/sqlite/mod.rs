@@ -35,6 +35,8 @@ impl SqliteStore {
         }
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
+        // Only takes effect on a new, empty file: larger pages suit text-heavy rows.
+        conn.pragma_update(None, "page_size", 8192)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         Self::setup(conn, Some(path.to_path_buf()))

@@ -128,20 +128,20 @@ fn stored(tx: &Transaction<'_>, idh: &[u8; 16]) -> Result<Option<(i64, Event, i6
 /// Apply `batch` in one IMMEDIATE transaction.
 pub(super) fn apply(conn: &mut Connection, batch: &Batch) -> Result<ApplyStats> {
     let tx = Transaction::new(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let first_new_seq: i64 =
+        tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM events", [], |r| {
+            r.get(0)
+        })?;
     let mut stats = ApplyStats::default();
     let mut rollups = Rollups::default();
     {
         let mut insert = tx.prepare_cached(INSERT_SQL)?;
-        let mut fts = tx.prepare_cached("INSERT INTO events_fts (rowid, text) VALUES (?1, ?2)")?;
         for ev in &batch.events {
             let idh = id_hash(&ev.id);
             let fp = fingerprint(ev);
             if exec_event(&mut insert, &idh, ev, fp)? == 1 {
                 stats.inserted += 1;
                 rollups.add(ev, 1);
-                if let (Some(text), Merge::KeepFirst) = (ev.text.as_deref(), ev.merge) {
-                    fts.execute(params![tx.last_insert_rowid(), text])?;
-                }
                 continue;
             }
             if ev.merge == Merge::KeepFirst {
@@ -168,6 +168,11 @@ pub(super) fn apply(conn: &mut Connection, batch: &Batch) -> Result<ApplyStats> 
             stats.updated += 1;
         }
     }
+    // Index the text of the rows this batch added (transcript entries only) in one statement.
+    tx.execute(
+        "INSERT INTO events_fts (rowid, text) SELECT seq, text FROM events WHERE seq >= ?1 AND text IS NOT NULL AND merge = 0",
+        [first_new_seq],
+    )?;
     upsert_sessions(&tx, batch)?;
     {
         let mut cur = tx.prepare_cached(
