@@ -89,6 +89,9 @@ pub enum ImportError {
     /// The store could not be read or written.
     #[error(transparent)]
     Store(#[from] clawscope_store::StoreError),
+    /// A reader thread could not be started.
+    #[error("cannot start a reader thread: {0}")]
+    Spawn(std::io::Error),
 }
 
 /// Read one unit: parse, price and dedup.
@@ -129,13 +132,17 @@ pub fn import(
         for _ in 0..threads {
             let tx = tx.clone();
             let (next, cursors) = (&next, &cursors);
-            scope.spawn(move || loop {
+            let reader = move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(unit) = units.get(i) else { break };
                 if tx.send((i, read_unit(unit, cursors, pricer))).is_err() {
                     break;
                 }
-            });
+            };
+            std::thread::Builder::new()
+                .name("clawscope-reader".into())
+                .spawn_scoped(scope, reader)
+                .map_err(ImportError::Spawn)?;
         }
         drop(tx);
         let mut pending: HashMap<usize, UnitOutput> = HashMap::new();

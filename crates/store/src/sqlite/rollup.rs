@@ -3,6 +3,7 @@
 //! That keeps ingest O(batch) and reports O(rollup rows).
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use rusqlite::{params, Transaction};
 
@@ -70,9 +71,9 @@ type UsageKey = (i64, String, String, String, String);
 /// Pending rollup changes of one transaction.
 #[derive(Default)]
 pub(super) struct Rollups {
-    usage: HashMap<UsageKey, Sums>,
+    usage: HashMap<u64, (UsageKey, Sums)>,
     sessions: HashMap<String, SessionDelta>,
-    models: HashSet<(String, String)>,
+    models: HashMap<String, HashSet<String>>,
 }
 
 fn s(o: &Option<String>) -> String {
@@ -83,42 +84,66 @@ impl Rollups {
     /// Count `ev` in (sign = 1) or out (sign = -1).
     pub(super) fn add(&mut self, ev: &Event, sign: i64) {
         let kind = ev.kind.unwrap_or(EventKind::Other);
-        let source = ev
-            .source
-            .map(|s| s.as_str())
-            .unwrap_or("unknown")
-            .to_string();
+        let source = ev.source.map(|s| s.as_str()).unwrap_or("unknown");
         if kind == EventKind::AssistantMessage {
             let bucket = ev.ts_ms.div_euclid(BUCKET_MS) * BUCKET_MS;
-            let key = (
-                bucket,
-                source.clone(),
-                s(&ev.agent),
-                s(&ev.project),
-                s(&ev.model.model),
-            );
-            self.usage.entry(key).or_default().add(ev, sign);
+            // Hash the key's parts in place; the strings are cloned only for a new key.
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (bucket, source, &ev.agent, &ev.project, &ev.model.model).hash(&mut h);
+            let slot = self.usage.entry(h.finish()).or_insert_with(|| {
+                let key = (
+                    bucket,
+                    source.to_string(),
+                    s(&ev.agent),
+                    s(&ev.project),
+                    s(&ev.model.model),
+                );
+                (key, Sums::default())
+            });
+            slot.1.add(ev, sign);
             if let Some(m) = ev.model.model.as_ref().filter(|_| sign > 0) {
-                self.models.insert((ev.session_key.clone(), m.clone()));
+                let known = self
+                    .models
+                    .get(ev.session_key.as_str())
+                    .is_some_and(|ms| ms.contains(m));
+                if !known {
+                    self.models
+                        .entry(ev.session_key.clone())
+                        .or_default()
+                        .insert(m.clone());
+                }
             }
         }
         if ev.session_key.is_empty() {
             return;
         }
-        let d = self
-            .sessions
-            .entry(ev.session_key.clone())
-            .or_insert_with(|| SessionDelta {
+        if !self.sessions.contains_key(ev.session_key.as_str()) {
+            let fresh = SessionDelta {
                 first_ts: i64::MAX,
                 last_ts: i64::MIN,
                 ..SessionDelta::default()
-            });
+            };
+            self.sessions.insert(ev.session_key.clone(), fresh);
+        }
+        let Some(d) = self.sessions.get_mut(ev.session_key.as_str()) else {
+            return;
+        };
         if sign > 0 {
-            d.source = source;
-            d.agent = d.agent.take().or_else(|| ev.agent.clone());
-            d.project = d.project.take().or_else(|| ev.project.clone());
-            d.session_id = ev.session_id.clone().or(d.session_id.take());
-            d.parent = d.parent.take().or_else(|| ev.parent_session_key.clone());
+            if d.source.is_empty() {
+                d.source = source.to_string();
+            }
+            if d.agent.is_none() {
+                d.agent = ev.agent.clone();
+            }
+            if d.project.is_none() {
+                d.project = ev.project.clone();
+            }
+            if ev.session_id.is_some() && d.session_id != ev.session_id {
+                d.session_id = ev.session_id.clone();
+            }
+            if d.parent.is_none() {
+                d.parent = ev.parent_session_key.clone();
+            }
             d.first_ts = d.first_ts.min(ev.ts_ms);
             d.last_ts = d.last_ts.max(ev.ts_ms);
             if let Some(used) = ev
@@ -166,7 +191,7 @@ impl Rollups {
                 cost_computed = cost_computed + excluded.cost_computed,
                 entries = entries + excluded.entries, unpriced = unpriced + excluded.unpriced",
         )?;
-        for ((bucket, source, agent, project, model), x) in &self.usage {
+        for ((bucket, source, agent, project, model), x) in self.usage.values() {
             up.execute(params![
                 bucket,
                 source,
@@ -263,8 +288,10 @@ impl Rollups {
         let mut sm = tx.prepare_cached(
             "INSERT OR IGNORE INTO session_models (session_key, model) VALUES (?1, ?2)",
         )?;
-        for (k, m) in &self.models {
-            sm.execute(params![k, m])?;
+        for (k, ms) in &self.models {
+            for m in ms {
+                sm.execute(params![k, m])?;
+            }
         }
         Ok(())
     }
