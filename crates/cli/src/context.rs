@@ -9,7 +9,6 @@ use chrono::{NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use clawscope_core::pricing::PriceTable;
 use clawscope_core::query::UsageFilter;
 use clawscope_ingest::{
     discover, import, plan, Env, ImportReport, Pricer, Progress, Roots, SourceSelect, Unit,
@@ -23,7 +22,8 @@ use crate::config::{default_store, Config};
 pub struct Ctx {
     pub config: Config,
     pub roots: Roots,
-    pub pricer: Pricer,
+    /// Parses the price table only when something needs pricing.
+    pricer: Pricer,
     pub store_path: PathBuf,
     pub show_progress: bool,
 }
@@ -61,18 +61,22 @@ impl Ctx {
             }
         }
         let roots = discover(&oc, &cc, &Env::from_process());
-        let table = PriceTable::embedded().with_overrides(config.price_overrides());
         let store_path = match (&g.store, &config.store) {
             (Some(p), _) | (None, Some(p)) => p.clone(),
             _ => default_store()?,
         };
         Ok(Ctx {
-            pricer: Pricer::new(table),
+            pricer: Pricer::embedded_with(config.price_overrides()),
             roots,
             store_path,
             show_progress: !g.no_progress && std::io::stderr().is_terminal(),
             config,
         })
+    }
+
+    /// The pricer: the embedded table with the config's overrides.
+    pub fn pricer(&self) -> &Pricer {
+        &self.pricer
     }
 
     /// Open the store on disk.
@@ -110,7 +114,11 @@ impl Ctx {
                 .unwrap_or(2)
         });
         let bar = ImportBar::new(self.show_progress);
-        let report = import(store, &units, &self.pricer, threads, &bar).context("import failed")?;
+        if units.is_empty() {
+            return Ok(ImportReport::default());
+        }
+        let report =
+            import(store, &units, self.pricer(), threads, &bar).context("import failed")?;
         tracing::info!(
             elapsed_ms = report.elapsed_ms,
             units = units.len(),
@@ -153,6 +161,7 @@ impl Ctx {
                 .transpose()?,
             source: w.source.filter(),
             agent: None,
+            keep: Default::default(),
         })
     }
 }

@@ -16,6 +16,24 @@ pub struct UsageFilter {
     pub source: Option<String>,
     /// Only this agent.
     pub agent: Option<String>,
+    /// Which rollup dimensions to keep apart; the others are summed by the store.
+    pub keep: Dims,
+}
+
+/// Rollup dimensions a usage query keeps apart (the rest come back empty and summed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dims {
+    /// Bucket, source, agent, project, model.
+    #[default]
+    All,
+    /// Bucket and model (period reports).
+    BucketModel,
+    /// Model only.
+    Model,
+    /// Project and model.
+    ProjectModel,
+    /// Agent and model.
+    AgentModel,
 }
 
 /// How to order a session listing.

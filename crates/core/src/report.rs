@@ -155,8 +155,22 @@ pub fn group_key(b: &UsageBucket, by: GroupBy, tz: Tz) -> String {
 pub fn group(buckets: &[UsageBucket], by: GroupBy, tz: Tz) -> (Vec<ReportRow>, UsageTotals) {
     let mut rows: BTreeMap<String, BTreeMap<String, UsageTotals>> = BTreeMap::new();
     let mut total = UsageTotals::default();
+    // Buckets arrive in time order; consecutive rows of one bucket share their key.
+    let mut last: Option<(i64, String)> = None;
     for b in buckets {
-        let models = rows.entry(group_key(b, by, tz)).or_default();
+        let key = match (&last, by) {
+            (Some((ms, k)), GroupBy::Day | GroupBy::Week | GroupBy::Month)
+                if *ms == b.bucket_ms =>
+            {
+                k.clone()
+            }
+            _ => {
+                let k = group_key(b, by, tz);
+                last = Some((b.bucket_ms, k.clone()));
+                k
+            }
+        };
+        let models = rows.entry(key).or_default();
         models.entry(b.model.clone()).or_default().add(&b.totals);
         total.add(&b.totals);
     }

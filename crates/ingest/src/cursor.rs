@@ -21,6 +21,12 @@ pub struct FileCursor {
     pub offset: u64,
     /// xxh3 of the first min(offset, 256) bytes.
     pub head: u64,
+    /// File size when last read.
+    #[serde(default)]
+    pub size: u64,
+    /// File mtime (ns) when last read.
+    #[serde(default)]
+    pub mtime_ns: u64,
     /// Provider learned from earlier lines (OpenClaw model_change).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
@@ -32,6 +38,14 @@ pub struct FileCursor {
     pub api: Option<String>,
 }
 
+fn mtime_ns(meta: &std::fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
 fn head_hash(file: &mut File, len: u64) -> std::io::Result<u64> {
     let mut buf = vec![0u8; len.min(HEAD_BYTES) as usize];
     file.seek(SeekFrom::Start(0))?;
@@ -40,6 +54,23 @@ fn head_hash(file: &mut File, len: u64) -> std::io::Result<u64> {
 }
 
 impl FileCursor {
+    /// True when `path` is exactly as it was when this cursor was stored (same file,
+    /// size and mtime, all of it read): nothing to do, without opening it.
+    pub fn unchanged(stored: Option<&str>, path: &std::path::Path) -> bool {
+        let Some(prev) = stored.and_then(|s| serde_json::from_str::<FileCursor>(s).ok()) else {
+            return false;
+        };
+        let Ok(meta) = std::fs::metadata(path) else {
+            return false;
+        };
+        prev.size > 0
+            && prev.offset == prev.size
+            && meta.len() == prev.size
+            && mtime_ns(&meta) == prev.mtime_ns
+            && meta.dev() == prev.dev
+            && meta.ino() == prev.ino
+    }
+
     /// Decide where to resume in `file`: the stored offset if it is still the same
     /// file grown by appends, else 0 (new file, rotated, truncated or rewritten).
     pub fn resume(stored: Option<&str>, file: &mut File) -> std::io::Result<FileCursor> {
@@ -67,8 +98,12 @@ impl FileCursor {
         Ok(prev)
     }
 
-    /// Record a new offset (recomputing the head hash while it covers less than 256 bytes).
+    /// Record a new offset (recomputing the head hash while it covers less than 256 bytes)
+    /// and the file's size and mtime as seen now.
     pub fn advance(&mut self, file: &mut File, offset: u64) -> std::io::Result<()> {
+        let meta = file.metadata()?;
+        self.size = meta.len();
+        self.mtime_ns = mtime_ns(&meta);
         if offset != self.offset && (self.offset < HEAD_BYTES || offset < HEAD_BYTES) {
             self.head = head_hash(file, offset)?;
         }

@@ -2,23 +2,43 @@
 
 use std::collections::HashMap;
 
-use clawscope_core::pricing::{compute, PriceTable, PricedTokens};
+use std::sync::OnceLock;
+
+use clawscope_core::pricing::{compute, ModelPrice, PriceTable, PricedTokens};
 use clawscope_core::{CostSource, Event, EventKind, Merge};
 
 /// Prices events that carry tokens but no reported cost.
 pub struct Pricer {
-    table: PriceTable,
+    overrides: Vec<(String, ModelPrice)>,
+    table: OnceLock<PriceTable>,
 }
 
 impl Pricer {
-    /// A pricer over `table` (the embedded table with user overrides layered on).
+    /// A pricer over `table`.
     pub fn new(table: PriceTable) -> Pricer {
-        Pricer { table }
+        Pricer {
+            overrides: Vec::new(),
+            table: OnceLock::from(table),
+        }
+    }
+
+    /// The embedded table with `overrides` layered on, built the first time a price is
+    /// needed (an import with nothing new never parses the table).
+    pub fn embedded_with(overrides: Vec<(String, ModelPrice)>) -> Pricer {
+        Pricer {
+            overrides,
+            table: OnceLock::new(),
+        }
+    }
+
+    fn table(&self) -> &PriceTable {
+        self.table
+            .get_or_init(|| PriceTable::embedded().with_overrides(self.overrides.clone()))
     }
 
     /// The table's version string, recorded on every computed cost.
     pub fn version(&self) -> &str {
-        self.table.version()
+        self.table().version()
     }
 
     /// Fill in `ev.cost` when the agent did not report one: computed from the table,
@@ -35,7 +55,7 @@ impl Pricer {
             ev.cost.source = CostSource::Unpriced;
             return;
         };
-        match self.table.lookup(ev.model.provider.as_deref(), model) {
+        match self.table().lookup(ev.model.provider.as_deref(), model) {
             Some((_, price)) => {
                 let t = &ev.tokens;
                 let parts = compute(
@@ -54,7 +74,7 @@ impl Pricer {
                 ev.cost.cache_write = Some(parts.cache_write);
                 ev.cost.total = Some(parts.total);
                 ev.cost.source = CostSource::Computed;
-                ev.cost.price_version = Some(self.table.version().to_string());
+                ev.cost.price_version = Some(self.table().version().to_string());
             }
             None => ev.cost.source = CostSource::Unpriced,
         }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use clawscope_core::anomaly::{cost_spikes, hourly_burn, hourly_costs, session_costs};
 use clawscope_core::query::{
-    EventFilter, SessionFilter, SessionOrder, SessionSummary, StoredEvent, UsageFilter,
+    Dims, EventFilter, SessionFilter, SessionOrder, SessionSummary, StoredEvent, UsageFilter,
 };
 use clawscope_core::redact::mask_event;
 use clawscope_core::report::{group, GroupBy, ReportRow, UsageTotals};
@@ -162,6 +162,11 @@ async fn grouped(
             until_ms: until,
             source,
             agent: None,
+            keep: match by {
+                GroupBy::Model => Dims::Model,
+                GroupBy::Project => Dims::ProjectModel,
+                _ => Dims::All,
+            },
         })?;
         let (mut rows, total) = group(&b, by, chrono_tz::UTC);
         rows.sort_by(|a, b| b.totals.cost_usd.total_cmp(&a.totals.cost_usd));
@@ -256,6 +261,7 @@ fn session_filter(q: &HashMap<String, String>) -> Result<SessionFilter, ApiError
             until_ms: params::time(p(q, "until"), "until")?,
             source: p(q, "source").map(str::to_string),
             agent: p(q, "agent").map(str::to_string),
+            keep: Dims::All,
         },
         key_contains: p(q, "q").map(str::to_string),
         parent: p(q, "parent").map(str::to_string),

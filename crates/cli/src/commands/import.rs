@@ -20,7 +20,7 @@ pub fn run(ctx: &Ctx, a: &ImportArgs, out: &mut impl Write) -> Result<()> {
             &serde_json::json!({
                 "store": ctx.store_path,
                 "roots": ctx.roots,
-                "price_table": ctx.pricer.version(),
+                "price_table": ctx.pricer().version(),
                 "report": report,
             }),
         )?;

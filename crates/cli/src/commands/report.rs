@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use clawscope_core::query::{SessionFilter, SessionOrder, SessionSummary};
+use clawscope_core::query::{Dims, SessionFilter, SessionOrder, SessionSummary, UsageFilter};
 use clawscope_core::report::{blocks, group, Block, GroupBy, ReportRow, UsageTotals};
 
 use crate::args::{ReportArgs, ReportKind};
@@ -95,7 +95,13 @@ pub fn run(ctx: &Ctx, a: &ReportArgs, out: &mut impl Write) -> Result<()> {
             return blocks_out(&bl, a, tz, out);
         }
     };
-    let buckets = store.usage_buckets(&filter)?;
+    let keep = match by {
+        GroupBy::Day | GroupBy::Week | GroupBy::Month => Dims::BucketModel,
+        GroupBy::Model => Dims::Model,
+        GroupBy::Project => Dims::ProjectModel,
+        GroupBy::Agent => Dims::AgentModel,
+    };
+    let buckets = store.usage_buckets(&UsageFilter { keep, ..filter })?;
     let (rows, total) = group(&buckets, by, tz);
     let label = match by {
         GroupBy::Day => "date",

@@ -65,6 +65,10 @@ pub fn read(path: &Path, relative: &str, cursors: &Cursors) -> UnitOutput {
     let Some(cf) = ClaudeFile::from_relative(relative) else {
         return out; // a file directly under projects/ belongs to no project (ccusage ignores it too)
     };
+    let cid = format!("file:{label}");
+    if FileCursor::unchanged(cursors.get(&cid).map(String::as_str), path) {
+        return out;
+    }
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
@@ -73,7 +77,6 @@ pub fn read(path: &Path, relative: &str, cursors: &Cursors) -> UnitOutput {
             return out;
         }
     };
-    let cid = format!("file:{label}");
     let mut cursor = match FileCursor::resume(cursors.get(&cid).map(String::as_str), &mut file) {
         Ok(c) => c,
         Err(_) => {

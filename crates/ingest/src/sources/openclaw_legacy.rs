@@ -85,6 +85,10 @@ pub fn read(
         out.skip(&label, 0, SkipReason::Unreadable);
         return out;
     };
+    let cid = cursor_id(path);
+    if FileCursor::unchanged(cursors.get(&cid).map(String::as_str), path) {
+        return out;
+    }
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
@@ -93,7 +97,6 @@ pub fn read(
             return out;
         }
     };
-    let cid = cursor_id(path);
     let mut cursor = match FileCursor::resume(cursors.get(&cid).map(String::as_str), &mut file) {
         Ok(c) => c,
         Err(_) => {

@@ -4,8 +4,8 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use clawscope_core::query::{
-    EventFilter, SearchHit, SessionFilter, SessionOrder, SessionSummary, StoreStats, StoredEvent,
-    UsageFilter,
+    Dims, EventFilter, SearchHit, SessionFilter, SessionOrder, SessionSummary, StoreStats,
+    StoredEvent, UsageFilter,
 };
 use clawscope_core::report::{UsageBucket, UsageEntry, UsageTotals};
 use clawscope_core::{
@@ -181,10 +181,19 @@ pub(super) fn usage_buckets(conn: &Connection, f: &UsageFilter) -> Result<Vec<Us
     // A bucket is included when it starts inside the window; windows are whole buckets in practice.
     let mut args = Vec::new();
     let w = usage_where(f, "bucket", &mut args);
+    let (bucket, source, agent, project) = match f.keep {
+        Dims::All => ("bucket", "source", "agent", "project"),
+        Dims::BucketModel => ("bucket", "''", "''", "''"),
+        Dims::Model => ("0", "''", "''", "''"),
+        Dims::ProjectModel => ("0", "''", "''", "project"),
+        Dims::AgentModel => ("0", "''", "agent", "''"),
+    };
     let sql = format!(
-        "SELECT bucket, source, agent, project, model, input, output, cache_read, cache_write, reasoning,
-                cost_total, cost_reported, cost_computed, entries, unpriced
-         FROM usage_rollup WHERE {w} AND entries != 0 ORDER BY bucket"
+        "SELECT {bucket}, {source}, {agent}, {project}, model, sum(input), sum(output), sum(cache_read),
+                sum(cache_write), sum(reasoning), sum(cost_total), sum(cost_reported), sum(cost_computed),
+                sum(entries), sum(unpriced)
+         FROM usage_rollup WHERE {w} AND entries != 0
+         GROUP BY 1, 2, 3, 4, 5 ORDER BY 1"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), |r| {
