@@ -104,8 +104,10 @@ pub trait Store: Send {
     fn session(&self, key: &str) -> Result<Option<SessionSummary>>;
     /// Events matching a filter, in (ts, seq) order.
     fn events(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>>;
-    /// Full-text search over message text.
+    /// Full-text search over message text (brings the text index up to date first).
     fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>>;
+    /// Bring the full-text index up to date with the stored events; returns rows indexed.
+    fn index_text(&self) -> Result<u64>;
     /// Store-wide counters.
     fn stats(&self) -> Result<StoreStats>;
 }

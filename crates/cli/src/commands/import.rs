@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use anyhow::Result;
+use clawscope_store::Store;
 
 use crate::args::ImportArgs;
 use crate::context::Ctx;
@@ -14,6 +15,9 @@ pub fn run(ctx: &Ctx, a: &ImportArgs, out: &mut impl Write) -> Result<()> {
         eprintln!("no OpenClaw or Claude Code data found; looked in $OPENCLAW_STATE_DIR, ~/.openclaw, ~/.clawdbot, ~/.moltbot, $CLAUDE_CONFIG_DIR, ~/.config/claude, ~/.claude (use --openclaw-dir / --claude-dir)");
     }
     let report = ctx.import(&mut store, a.source.select(), a.threads)?;
+    let started = std::time::Instant::now();
+    let indexed = store.index_text()?;
+    let index_ms = started.elapsed().as_millis() as u64;
     if a.json {
         serde_json::to_writer_pretty(
             &mut *out,
@@ -22,6 +26,7 @@ pub fn run(ctx: &Ctx, a: &ImportArgs, out: &mut impl Write) -> Result<()> {
                 "roots": ctx.roots,
                 "price_table": ctx.pricer().version(),
                 "report": report,
+                "text_index": { "rows": indexed, "elapsed_ms": index_ms },
             }),
         )?;
         writeln!(out)?;
@@ -69,10 +74,12 @@ pub fn run(ctx: &Ctx, a: &ImportArgs, out: &mut impl Write) -> Result<()> {
     let total = report.total();
     writeln!(
         out,
-        "{} new events in {:.2}s into {}",
+        "{} new events in {:.2}s into {}; text index +{} messages in {:.2}s",
         num(total.inserted),
         report.elapsed_ms as f64 / 1000.0,
-        ctx.store_path.display()
+        ctx.store_path.display(),
+        num(indexed),
+        index_ms as f64 / 1000.0
     )?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 
 use clawscope_ingest::SourceSelect;
 use clawscope_server::{check_bind, serve, AppState};
+use clawscope_store::Store;
 
 use crate::args::ServeArgs;
 use crate::context::Ctx;
@@ -30,9 +31,12 @@ pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
                     let c = ctx.clone();
                     let res = tokio::task::spawn_blocking(move || -> Result<u64> {
                         let mut store = c.open_store()?;
-                        Ok(c.import(&mut store, SourceSelect::All, None)?
+                        let n = c
+                            .import(&mut store, SourceSelect::All, None)?
                             .total()
-                            .inserted)
+                            .inserted;
+                        store.index_text()?;
+                        Ok(n)
                     })
                     .await;
                     match res {

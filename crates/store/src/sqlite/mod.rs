@@ -16,7 +16,10 @@ use clawscope_core::query::{
 use clawscope_core::report::{UsageBucket, UsageEntry};
 
 /// Migrations in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_text_index_cursor.sql"),
+];
 
 /// A clawscope store in one SQLite file (or in memory).
 pub struct SqliteStore {
@@ -125,7 +128,12 @@ impl Store for SqliteStore {
     }
 
     fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        write::index_text(&self.conn)?;
         read::search(&self.conn, query, limit)
+    }
+
+    fn index_text(&self) -> Result<u64> {
+        write::index_text(&self.conn)
     }
 
     fn stats(&self) -> Result<StoreStats> {

@@ -128,10 +128,6 @@ fn stored(tx: &Transaction<'_>, idh: &[u8; 16]) -> Result<Option<(i64, Event, i6
 /// Apply `batch` in one IMMEDIATE transaction.
 pub(super) fn apply(conn: &mut Connection, batch: &Batch) -> Result<ApplyStats> {
     let tx = Transaction::new(conn, rusqlite::TransactionBehavior::Immediate)?;
-    let first_new_seq: i64 =
-        tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM events", [], |r| {
-            r.get(0)
-        })?;
     let mut stats = ApplyStats::default();
     let mut rollups = Rollups::default();
     {
@@ -168,11 +164,6 @@ pub(super) fn apply(conn: &mut Connection, batch: &Batch) -> Result<ApplyStats> 
             stats.updated += 1;
         }
     }
-    // Index the text of the rows this batch added (transcript entries only) in one statement.
-    tx.execute(
-        "INSERT INTO events_fts (rowid, text) SELECT seq, text FROM events WHERE seq >= ?1 AND text IS NOT NULL AND merge = 0",
-        [first_new_seq],
-    )?;
     upsert_sessions(&tx, batch)?;
     {
         let mut cur = tx.prepare_cached(
@@ -235,4 +226,29 @@ fn chrono_now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// Index the text of transcript events stored since the last call, in one transaction.
+pub(super) fn index_text(conn: &Connection) -> Result<u64> {
+    let tx = Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let from: i64 = tx.query_row(
+        "SELECT value FROM store_meta WHERE key = 'fts_seq'",
+        [],
+        |r| r.get(0),
+    )?;
+    let to: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))?;
+    if to <= from {
+        return Ok(0);
+    }
+    let n = tx.execute(
+        "INSERT INTO events_fts (rowid, text)
+         SELECT seq, text FROM events WHERE seq > ?1 AND seq <= ?2 AND text IS NOT NULL AND merge = 0",
+        params![from, to],
+    )?;
+    tx.execute(
+        "UPDATE store_meta SET value = ?1 WHERE key = 'fts_seq'",
+        [to],
+    )?;
+    tx.commit()?;
+    Ok(n as u64)
 }
