@@ -110,4 +110,13 @@ pub trait Store: Send {
     fn index_text(&self) -> Result<u64>;
     /// Store-wide counters.
     fn stats(&self) -> Result<StoreStats>;
+    /// Hint that a large load into an empty store follows: a backend may defer
+    /// secondary indexes until [`Store::end_bulk`]. Queries stay correct either way.
+    fn begin_bulk(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// End a bulk load: rebuild whatever `begin_bulk` deferred.
+    fn end_bulk(&mut self) -> Result<()> {
+        Ok(())
+    }
 }

@@ -21,6 +21,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_text_index_cursor.sql"),
 ];
 
+/// Secondary indexes on `events` (also created by migration 1); re-created on open in
+/// case a bulk load that deferred them was interrupted.
+const SECONDARY_INDEXES: &str = "CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+    CREATE INDEX IF NOT EXISTS events_session_ts ON events(session_key, ts);";
+
 /// A clawscope store in one SQLite file (or in memory).
 pub struct SqliteStore {
     conn: Connection,
@@ -55,6 +60,7 @@ impl SqliteStore {
         conn.pragma_update(None, "cache_size", -32_000)?;
         let mut store = SqliteStore { conn, path };
         store.migrate()?;
+        store.conn.execute_batch(SECONDARY_INDEXES)?;
         Ok(store)
     }
 
@@ -134,6 +140,23 @@ impl Store for SqliteStore {
 
     fn index_text(&self) -> Result<u64> {
         write::index_text(&self.conn)
+    }
+
+    fn begin_bulk(&mut self) -> Result<()> {
+        // Secondary indexes are built once, by sorting, at the end; `open` rebuilds them
+        // if a bulk load was cut short. Checkpoints are batched while it runs.
+        self.conn.execute_batch(
+            "DROP INDEX IF EXISTS events_ts; DROP INDEX IF EXISTS events_session_ts;
+             PRAGMA wal_autocheckpoint = 16384;",
+        )?;
+        Ok(())
+    }
+
+    fn end_bulk(&mut self) -> Result<()> {
+        self.conn.execute_batch(SECONDARY_INDEXES)?;
+        self.conn
+            .execute_batch("PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(TRUNCATE);")?;
+        Ok(())
     }
 
     fn stats(&self) -> Result<StoreStats> {
