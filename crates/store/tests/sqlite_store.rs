@@ -185,3 +185,44 @@ fn search_finds_text_and_tool_counts_roll_up() {
     let listed = store.sessions(&SessionFilter::default()).unwrap();
     assert_eq!(listed.len(), 1);
 }
+
+#[test]
+fn interrupted_bulk_load_gets_its_indexes_back_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        store.begin_bulk().unwrap();
+        store
+            .apply(&batch(vec![usage_event(
+                "a",
+                1_000,
+                1,
+                1,
+                0.1,
+                Merge::KeepFirst,
+            )]))
+            .unwrap();
+        // dropped without end_bulk, as if the process died
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let n: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('events_ts', 'events_session_ts')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(
+        store
+            .events(&EventFilter {
+                session_key: Some("s1".into()),
+                ..EventFilter::default()
+            })
+            .unwrap()
+            .len(),
+        1
+    );
+}
