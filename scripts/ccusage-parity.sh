@@ -20,7 +20,6 @@ SIZE=${1:-10mb}
 case "$SIZE" in 10mb|200mb|1gb) ;; *) echo "usage: $0 [10mb|200mb|1gb]" >&2; exit 2 ;; esac
 DATA=${BENCH_DATA:-$REPO/bench-data}
 PY=${PYTHON:-python3}
-T0=$(date +%s.%N)
 
 if [[ -n "${CLAWSCOPE_BIN:-}" ]]; then
   BIN=$CLAWSCOPE_BIN
@@ -30,6 +29,7 @@ else
   BIN=$REPO/target/release/clawscope
 fi
 
+T0=$(date +%s.%N)
 CORPUS=$("$PY" scripts/lib/benchdata.py claude-corpus "$SIZE" "$DATA")
 read -r CCUSAGE _NATIVE < <("$PY" scripts/lib/benchdata.py ccusage "$DATA")
 
@@ -60,7 +60,7 @@ for r in daily session blocks monthly; do
   "${CS[@]}" --store "$WORK/store.db" report "$r" --json -z UTC --offline >"$WORK/offline/$r.json"
 done
 
-"$PY" -c "import sys; print('== runs took %.1f s' % (float(sys.argv[2]) - float(sys.argv[1])))" \
+"$PY" -c "import sys; print('== setup and runs took %.1f s' % (float(sys.argv[2]) - float(sys.argv[1])))" \
   "$T0" "$(date +%s.%N)"
 # The comparison's last line is "N passed, M failed"; its exit status is the script's.
 "$PY" scripts/lib/compare.py claude "$WORK/cc" "no-db=$WORK/no-db" "store=$WORK/store" \

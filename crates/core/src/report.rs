@@ -305,6 +305,9 @@ pub fn blocks(entries: &[UsageEntry], length_ms: i64, now_ms: i64) -> Vec<Block>
             });
         }
     }
+    // ccusage lists blocks and gaps by start time; a gap (last entry + length) can start
+    // after the next block's start, which is rounded down to the hour.
+    out.sort_by_key(|b| b.start_ms);
     out
 }
 
