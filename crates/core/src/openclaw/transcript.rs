@@ -316,7 +316,14 @@ impl TranscriptState {
             .or(fallback_ts_ms)
             .ok_or(SkipReason::BadTimestamp)?;
         let entry_id = match entry.id.as_deref() {
-            Some(id) if !id.is_empty() => id.to_string(),
+            // Current gateways write UUIDs; older transcripts have 8-hex ids that do collide
+            // within a long session, so those are qualified by the entry's own timestamp
+            // (the same in both layouts, so ids stay stable).
+            Some(id) if id.len() >= 32 => id.to_string(),
+            Some(id) if !id.is_empty() => match entry.timestamp {
+                Some(t) => format!("{id}@{}", t.get().trim_matches('"')),
+                None => id.to_string(),
+            },
             _ => format!("h{:016x}", xxhash_rust::xxh3::xxh3_64(line)),
         };
         let id = format!("oc:{}:{}", self.session_id, entry_id);
@@ -639,7 +646,7 @@ mod tests {
         assert_eq!(out.len(), 2);
         let call = &out[1];
         assert_eq!(call.kind, Some(EventKind::ToolCall));
-        assert_eq!(call.id, "oc:s1:7d28:call:call_1");
+        assert_eq!(call.id, "oc:s1:7d28@2026-11-21T16:10:56.924Z:call:call_1");
         let tool = call.tool.as_ref().unwrap();
         assert_eq!(tool.name.as_deref(), Some("exec"));
         assert_eq!(tool.arguments.as_deref(), Some(r#"{"command":"echo hi"}"#));
@@ -713,6 +720,22 @@ mod tests {
         assert_eq!(a.model.model.as_deref(), Some("claude-mock"));
         assert_eq!(a.tokens.total(), 6);
         assert_eq!(a.cost.source, CostSource::None);
+    }
+
+    #[test]
+    fn short_ids_are_qualified_by_timestamp() {
+        let mut st = state();
+        let mut out = Vec::new();
+        let a = br#"{"type":"message","id":"8756fb8a","timestamp":"2026-11-12T16:13:16.654Z","message":{"role":"user","content":"a"}}"#;
+        let b = br#"{"type":"message","id":"8756fb8a","timestamp":"2026-11-12T18:28:41.202Z","message":{"role":"user","content":"b"}}"#;
+        st.parse_line(a, None, &mut out).unwrap();
+        st.parse_line(b, None, &mut out).unwrap();
+        st.parse_line(a, None, &mut out).unwrap();
+        assert_ne!(
+            out[0].id, out[1].id,
+            "two messages sharing a short id stay apart"
+        );
+        assert_eq!(out[0].id, out[2].id, "the same line gives the same id");
     }
 
     #[test]
