@@ -295,3 +295,57 @@ fn killed_import_resumes_to_the_same_totals() {
     assert_eq!(again["report"]["sources"]["claude"]["bytes"], 0);
     assert_eq!(again["report"]["sources"]["claude"]["inserted"], 0);
 }
+
+#[test]
+fn half_hour_zones_split_days_at_local_midnight() {
+    let sb = Sandbox::new();
+    let root = sb.path("claude");
+    // 23:50 and 00:10 in India (UTC+5:30): one UTC hour, two local days.
+    let lines = [
+        usage_line("m1", "r1", "2026-09-01T18:20:00Z", 10, 1),
+        usage_line("m2", "r2", "2026-09-01T18:40:00Z", 20, 2),
+    ];
+    write(
+        &root.join("projects/p/s.jsonl"),
+        format!("{}\n{}\n", lines[0], lines[1]).as_bytes(),
+    );
+    let r = sb.json(&[
+        "--claude-dir",
+        root.to_str().unwrap(),
+        "report",
+        "daily",
+        "--json",
+        "-z",
+        "Asia/Kolkata",
+    ]);
+    let days: Vec<(String, u64)> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["date"].as_str().unwrap().to_string(),
+                d["input_tokens"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            ("2026-09-01".to_string(), 10),
+            ("2026-09-02".to_string(), 20)
+        ]
+    );
+    let utc = sb.json(&[
+        "--claude-dir",
+        root.to_str().unwrap(),
+        "report",
+        "daily",
+        "--json",
+        "-z",
+        "UTC",
+        "--offline",
+    ]);
+    assert_eq!(utc["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(utc["rows"][0]["input_tokens"], 30);
+}

@@ -28,6 +28,8 @@ pub enum Dims {
     All,
     /// Bucket and model (period reports).
     BucketModel,
+    /// Whole hour and model (period reports in whole-hour time zones: far fewer rows).
+    HourModel,
     /// Model only.
     Model,
     /// Project and model.

@@ -151,6 +151,16 @@ pub fn group_key(b: &UsageBucket, by: GroupBy, tz: Tz) -> String {
     }
 }
 
+/// True when every bucket starts on a whole local hour in `tz`, so hourly rollups group
+/// into local days exactly (false in :30 / :45 zones, where 15-minute buckets are needed).
+pub fn hours_align(buckets: &[UsageBucket], tz: Tz) -> bool {
+    use chrono::Timelike;
+    buckets.iter().all(|b| {
+        let t = local(b.bucket_ms, tz);
+        t.minute() == 0 && t.second() == 0
+    })
+}
+
 /// Group buckets into rows sorted by key, and the grand total.
 pub fn group(buckets: &[UsageBucket], by: GroupBy, tz: Tz) -> (Vec<ReportRow>, UsageTotals) {
     let mut rows: BTreeMap<String, BTreeMap<String, UsageTotals>> = BTreeMap::new();
@@ -347,6 +357,23 @@ mod tests {
         assert_eq!(rows[0].key, "2026-09");
         assert_eq!(total.input_tokens, 10);
         assert_eq!(rows[0].cost_source, "computed");
+    }
+
+    #[test]
+    fn hour_alignment_depends_on_the_zone() {
+        let b = UsageBucket {
+            bucket_ms: 1_788_307_200_000,
+            ..UsageBucket::default()
+        };
+        assert!(hours_align(
+            std::slice::from_ref(&b),
+            chrono_tz::Europe::Berlin
+        ));
+        assert!(!hours_align(
+            std::slice::from_ref(&b),
+            chrono_tz::Asia::Kolkata
+        ));
+        assert!(!hours_align(&[b], chrono_tz::Asia::Kathmandu));
     }
 
     #[test]

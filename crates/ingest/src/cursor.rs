@@ -10,6 +10,36 @@ use serde::{Deserialize, Serialize};
 /// Bytes at the head of a file hashed to recognise it after a rewrite.
 const HEAD_BYTES: u64 = 256;
 
+/// The cursor id of a transcript file.
+pub fn file_cursor_id(path: &std::path::Path) -> String {
+    format!("file:{}", path.display())
+}
+
+/// What `stat` says of a file: enough to tell that it has not changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    /// Size.
+    pub len: u64,
+    /// Modification time (ns since the epoch).
+    pub mtime_ns: u64,
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub ino: u64,
+}
+
+impl FileStamp {
+    /// Stat `path` (following links).
+    pub fn of(path: &std::path::Path) -> Option<FileStamp> {
+        std::fs::metadata(path).ok().map(|m| FileStamp {
+            len: m.len(),
+            mtime_ns: mtime_ns(&m),
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
+}
+
 /// Where reading a file stopped.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileCursor {
@@ -54,21 +84,18 @@ fn head_hash(file: &mut File, len: u64) -> std::io::Result<u64> {
 }
 
 impl FileCursor {
-    /// True when `path` is exactly as it was when this cursor was stored (same file,
+    /// True when the file is exactly as it was when this cursor was stored (same file,
     /// size and mtime, all of it read): nothing to do, without opening it.
-    pub fn unchanged(stored: Option<&str>, path: &std::path::Path) -> bool {
+    pub fn unchanged(stored: Option<&str>, now: &FileStamp) -> bool {
         let Some(prev) = stored.and_then(|s| serde_json::from_str::<FileCursor>(s).ok()) else {
-            return false;
-        };
-        let Ok(meta) = std::fs::metadata(path) else {
             return false;
         };
         prev.size > 0
             && prev.offset == prev.size
-            && meta.len() == prev.size
-            && mtime_ns(&meta) == prev.mtime_ns
-            && meta.dev() == prev.dev
-            && meta.ino() == prev.ino
+            && now.len == prev.size
+            && now.mtime_ns == prev.mtime_ns
+            && now.dev == prev.dev
+            && now.ino == prev.ino
     }
 
     /// Decide where to resume in `file`: the stored offset if it is still the same

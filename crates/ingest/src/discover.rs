@@ -199,6 +199,7 @@ fn plan_openclaw(root: &Path, units: &mut Vec<Unit>) {
                 source: SourceKind::OpenClaw,
                 path: db,
                 size,
+                stamp: None,
                 kind: UnitKind::AgentDb {
                     agent: agent.clone(),
                 },
@@ -212,6 +213,7 @@ fn plan_openclaw(root: &Path, units: &mut Vec<Unit>) {
             source: SourceKind::OpenClaw,
             size: std::fs::metadata(&state).map(|m| m.len()).unwrap_or(0),
             path: state,
+            stamp: None,
             kind: UnitKind::StateDb,
         });
     }

@@ -13,6 +13,7 @@ use serde::Serialize;
 use clawscope_core::{SkipCounts, SourceKind};
 use clawscope_store::{ApplyStats, Store};
 
+use crate::cursor::{file_cursor_id, FileCursor};
 use crate::pipeline::{dedup, Pricer};
 use crate::sources::{claude, openclaw_db, openclaw_legacy, openclaw_state};
 use crate::unit::{Cursors, SkipExample, Unit, UnitKind, UnitOutput};
@@ -123,8 +124,27 @@ pub fn import(
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
     let cursors: Cursors = store.cursors_with_prefix("")?.into_iter().collect();
-    progress.start(units.len(), units.iter().map(|u| u.size).sum());
     let mut report = ImportReport::default();
+    progress.start(units.len(), units.iter().map(|u| u.size).sum());
+    // Files whose size, mtime and identity match their cursor were read to the end
+    // before: skip them here, without opening them or waking a reader.
+    let (skipped, todo): (Vec<&Unit>, Vec<&Unit>) = units.iter().partition(|u| {
+        u.stamp.is_some_and(|st| {
+            FileCursor::unchanged(
+                cursors.get(&file_cursor_id(&u.path)).map(String::as_str),
+                &st,
+            )
+        })
+    });
+    for u in &skipped {
+        progress.unit_done(u);
+        report
+            .sources
+            .entry(source_name(u.source).to_string())
+            .or_default()
+            .units += 1;
+    }
+    let units: &[&Unit] = &todo;
     // A first import of a lot of data builds secondary indexes once, at the end.
     let bulk = units.iter().map(|u| u.size).sum::<u64>() > BULK_BYTES && store.stats()?.events == 0;
     if bulk {
@@ -139,7 +159,9 @@ pub fn import(
             let (next, cursors) = (&next, &cursors);
             let reader = move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(unit) = units.get(i) else { break };
+                let Some(unit) = units.get(i).copied() else {
+                    break;
+                };
                 if tx.send((i, read_unit(unit, cursors, pricer))).is_err() {
                     break;
                 }

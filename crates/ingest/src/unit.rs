@@ -16,6 +16,9 @@ pub struct Unit {
     pub path: PathBuf,
     /// Bytes expected (for progress).
     pub size: u64,
+    /// File identity and mtime seen when planning (file units), to skip unchanged files
+    /// without opening them.
+    pub stamp: Option<crate::cursor::FileStamp>,
     /// What to read.
     pub kind: UnitKind,
 }

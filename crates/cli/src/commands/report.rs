@@ -8,7 +8,10 @@ use chrono_tz::Tz;
 use serde_json::{json, Value};
 
 use clawscope_core::query::{Dims, SessionFilter, SessionOrder, SessionSummary, UsageFilter};
-use clawscope_core::report::{blocks, group, Block, GroupBy, ReportRow, UsageTotals};
+use clawscope_core::report::{
+    blocks, group, hours_align, Block, GroupBy, ReportRow, UsageBucket, UsageTotals,
+};
+use clawscope_store::Store;
 
 use crate::args::{ReportArgs, ReportKind};
 use crate::context::Ctx;
@@ -101,7 +104,7 @@ pub fn run(ctx: &Ctx, a: &ReportArgs, out: &mut impl Write) -> Result<()> {
         GroupBy::Project => Dims::ProjectModel,
         GroupBy::Agent => Dims::AgentModel,
     };
-    let buckets = store.usage_buckets(&UsageFilter { keep, ..filter })?;
+    let buckets = period_buckets(store.as_ref(), &filter, keep, tz)?;
     let (rows, total) = group(&buckets, by, tz);
     let label = match by {
         GroupBy::Day => "date",
@@ -112,6 +115,34 @@ pub fn run(ctx: &Ctx, a: &ReportArgs, out: &mut impl Write) -> Result<()> {
         GroupBy::Agent => "agent",
     };
     period_out(&rows, &total, label, a, out)
+}
+
+/// Rollup rows for a report: hourly rows when they group exactly in `tz` (whole-hour
+/// zone, hour-aligned window, no agent filter), else 15-minute buckets.
+pub fn period_buckets(
+    store: &dyn Store,
+    filter: &UsageFilter,
+    keep: Dims,
+    tz: Tz,
+) -> Result<Vec<UsageBucket>> {
+    let aligned = |ms: Option<i64>| ms.is_none_or(|m| m % 3_600_000 == 0);
+    if keep == Dims::BucketModel
+        && filter.agent.is_none()
+        && aligned(filter.since_ms)
+        && aligned(filter.until_ms)
+    {
+        let hourly = store.usage_buckets(&UsageFilter {
+            keep: Dims::HourModel,
+            ..filter.clone()
+        })?;
+        if hours_align(&hourly, tz) {
+            return Ok(hourly);
+        }
+    }
+    Ok(store.usage_buckets(&UsageFilter {
+        keep,
+        ..filter.clone()
+    })?)
 }
 
 fn period_out(

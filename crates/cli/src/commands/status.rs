@@ -5,7 +5,9 @@ use std::io::Write;
 use anyhow::Result;
 use chrono::{Datelike, Duration, TimeZone, Utc};
 
-use clawscope_core::query::{SessionFilter, UsageFilter};
+use clawscope_core::query::{Dims, SessionFilter, UsageFilter};
+
+use crate::commands::report::period_buckets;
 use clawscope_core::report::{group, GroupBy, UsageTotals};
 
 use crate::args::StatusArgs;
@@ -30,11 +32,12 @@ pub fn run(ctx: &Ctx, a: &StatusArgs, out: &mut impl Write) -> Result<()> {
     let month_start = today.with_day(1).unwrap_or(today);
     let source = a.window.source.filter();
     let sum = |since: i64| -> Result<UsageTotals> {
-        let b = store.usage_buckets(&UsageFilter {
+        let filter = UsageFilter {
             since_ms: Some(since),
             source: source.clone(),
             ..UsageFilter::default()
-        })?;
+        };
+        let b = period_buckets(store.as_ref(), &filter, Dims::BucketModel, tz)?;
         Ok(group(&b, GroupBy::Agent, tz).1)
     };
     let periods = [

@@ -8,7 +8,7 @@ use clawscope_core::claude::{parse_line, ClaudeFile, AGENT};
 use clawscope_core::{SessionMeta, SkipReason, SourceKind};
 use clawscope_store::Batch;
 
-use crate::cursor::FileCursor;
+use crate::cursor::{file_cursor_id, FileCursor, FileStamp};
 use crate::lines::{for_each_line, MAX_LINE_BYTES};
 use crate::unit::{Cursors, Unit, UnitKind, UnitOutput};
 
@@ -48,11 +48,13 @@ pub fn plan_root(root: &Path, out: &mut Vec<Unit>) {
         else {
             continue;
         };
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let stamp = FileStamp::of(&path);
+        let size = stamp.map(|s| s.len).unwrap_or(0);
         out.push(Unit {
             source: SourceKind::Claude,
             path,
             size,
+            stamp,
             kind: UnitKind::ClaudeFile { relative },
         });
     }
@@ -65,10 +67,7 @@ pub fn read(path: &Path, relative: &str, cursors: &Cursors) -> UnitOutput {
     let Some(cf) = ClaudeFile::from_relative(relative) else {
         return out; // a file directly under projects/ belongs to no project (ccusage ignores it too)
     };
-    let cid = format!("file:{label}");
-    if FileCursor::unchanged(cursors.get(&cid).map(String::as_str), path) {
-        return out;
-    }
+    let cid = file_cursor_id(path);
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {

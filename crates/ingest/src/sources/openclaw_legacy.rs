@@ -10,14 +10,9 @@ use clawscope_core::openclaw::{parse_sessions_json, TranscriptState};
 use clawscope_core::{SessionMeta, SkipReason, SourceKind};
 use clawscope_store::Batch;
 
-use crate::cursor::FileCursor;
+use crate::cursor::{file_cursor_id, FileCursor, FileStamp};
 use crate::lines::{for_each_line, MAX_LINE_BYTES};
 use crate::unit::{Cursors, Unit, UnitKind, UnitOutput};
-
-/// Cursor id of a transcript file.
-pub fn cursor_id(path: &Path) -> String {
-    format!("file:{}", path.display())
-}
 
 /// List the legacy transcripts of one agent directory (`agents/<id>`).
 pub fn plan_agent(agent_dir: &Path, agent: &str, out: &mut Vec<Unit>) {
@@ -33,11 +28,13 @@ pub fn plan_agent(agent_dir: &Path, agent: &str, out: &mut Vec<Unit>) {
         .collect();
     files.sort();
     for path in files {
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let stamp = FileStamp::of(&path);
+        let size = stamp.map(|s| s.len).unwrap_or(0);
         out.push(Unit {
             source: SourceKind::OpenClaw,
             path,
             size,
+            stamp,
             kind: UnitKind::LegacyTranscript {
                 agent: agent.to_string(),
                 metas: metas.clone(),
@@ -85,10 +82,7 @@ pub fn read(
         out.skip(&label, 0, SkipReason::Unreadable);
         return out;
     };
-    let cid = cursor_id(path);
-    if FileCursor::unchanged(cursors.get(&cid).map(String::as_str), path) {
-        return out;
-    }
+    let cid = file_cursor_id(path);
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {

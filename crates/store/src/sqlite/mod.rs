@@ -19,6 +19,7 @@ use clawscope_core::report::{UsageBucket, UsageEntry};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_text_index_cursor.sql"),
+    include_str!("../../migrations/sqlite/0003_usage_hourly.sql"),
 ];
 
 /// Secondary indexes on `events` (also created by migration 1); re-created on open in

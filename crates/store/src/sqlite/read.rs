@@ -181,9 +181,20 @@ pub(super) fn usage_buckets(conn: &Connection, f: &UsageFilter) -> Result<Vec<Us
     // A bucket is included when it starts inside the window; windows are whole buckets in practice.
     let mut args = Vec::new();
     let w = usage_where(f, "bucket", &mut args);
+    if f.keep == Dims::HourModel {
+        let mut args = Vec::new();
+        let w = usage_where(f, "hour", &mut args);
+        let sql = format!(
+            "SELECT hour, '', '', '', model, sum(input), sum(output), sum(cache_read), sum(cache_write),
+                    sum(reasoning), sum(cost_total), sum(cost_reported), sum(cost_computed), sum(entries),
+                    sum(unpriced)
+             FROM usage_hourly WHERE {w} AND entries != 0 GROUP BY hour, model ORDER BY hour"
+        );
+        return bucket_rows(conn, &sql, args);
+    }
     let (bucket, source, agent, project) = match f.keep {
         Dims::All => ("bucket", "source", "agent", "project"),
-        Dims::BucketModel => ("bucket", "''", "''", "''"),
+        Dims::BucketModel | Dims::HourModel => ("bucket", "''", "''", "''"),
         Dims::Model => ("0", "''", "''", "''"),
         Dims::ProjectModel => ("0", "''", "''", "project"),
         Dims::AgentModel => ("0", "''", "agent", "''"),
@@ -195,7 +206,11 @@ pub(super) fn usage_buckets(conn: &Connection, f: &UsageFilter) -> Result<Vec<Us
          FROM usage_rollup WHERE {w} AND entries != 0
          GROUP BY 1, 2, 3, 4, 5 ORDER BY 1"
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    bucket_rows(conn, &sql, args)
+}
+
+fn bucket_rows(conn: &Connection, sql: &str, args: Vec<Value>) -> Result<Vec<UsageBucket>> {
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params_from_iter(args), |r| {
         Ok(UsageBucket {
             bucket_ms: r.get(0)?,

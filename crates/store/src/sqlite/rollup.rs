@@ -12,7 +12,7 @@ use clawscope_core::{CostSource, Event, EventKind};
 
 use crate::Result;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Sums {
     input: i64,
     output: i64,
@@ -27,6 +27,19 @@ struct Sums {
 }
 
 impl Sums {
+    fn merge(&mut self, o: &Sums) {
+        self.input += o.input;
+        self.output += o.output;
+        self.cache_read += o.cache_read;
+        self.cache_write += o.cache_write;
+        self.reasoning += o.reasoning;
+        self.cost_total += o.cost_total;
+        self.cost_reported += o.cost_reported;
+        self.cost_computed += o.cost_computed;
+        self.entries += o.entries;
+        self.unpriced += o.unpriced;
+    }
+
     fn add(&mut self, ev: &Event, sign: i64) {
         let t = &ev.tokens;
         self.input += sign * t.input as i64;
@@ -197,6 +210,41 @@ impl Rollups {
                 source,
                 agent,
                 project,
+                model,
+                x.input,
+                x.output,
+                x.cache_read,
+                x.cache_write,
+                x.reasoning,
+                x.cost_total,
+                x.cost_reported,
+                x.cost_computed,
+                x.entries,
+                x.unpriced
+            ])?;
+        }
+        // The hourly table is the same deltas summed per (hour, source, model).
+        let mut hourly: HashMap<(i64, &str, &str), Sums> = HashMap::new();
+        for ((bucket, source, _, _, model), x) in self.usage.values() {
+            let hour = bucket.div_euclid(3_600_000) * 3_600_000;
+            hourly.entry((hour, source, model)).or_default().merge(x);
+        }
+        let mut hu = tx.prepare_cached(
+            "INSERT INTO usage_hourly (hour, source, model, input, output, cache_read, cache_write, reasoning,
+                cost_total, cost_reported, cost_computed, entries, unpriced)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT (hour, source, model) DO UPDATE SET
+                input = input + excluded.input, output = output + excluded.output,
+                cache_read = cache_read + excluded.cache_read, cache_write = cache_write + excluded.cache_write,
+                reasoning = reasoning + excluded.reasoning, cost_total = cost_total + excluded.cost_total,
+                cost_reported = cost_reported + excluded.cost_reported,
+                cost_computed = cost_computed + excluded.cost_computed,
+                entries = entries + excluded.entries, unpriced = unpriced + excluded.unpriced",
+        )?;
+        for ((hour, source, model), x) in &hourly {
+            hu.execute(params![
+                hour,
+                source,
                 model,
                 x.input,
                 x.output,
