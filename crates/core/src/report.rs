@@ -228,6 +228,8 @@ pub struct Block {
     pub start_ms: i64,
     /// End (epoch ms): start + block length.
     pub end_ms: i64,
+    /// First entry (epoch ms); `None` for gaps.
+    pub first_entry_ms: Option<i64>,
     /// Last entry (epoch ms); `None` for gaps.
     pub actual_end_ms: Option<i64>,
     /// True while the block is still open at `now`.
@@ -293,6 +295,7 @@ pub fn blocks(entries: &[UsageEntry], length_ms: i64, now_ms: i64) -> Vec<Block>
             });
         }
         if let Some(b) = out.last_mut() {
+            b.first_entry_ms.get_or_insert(e.ts_ms);
             b.totals.add(&e.totals);
             b.actual_end_ms = Some(e.ts_ms);
             if !e.model.is_empty() && !b.models.contains(&e.model) {
@@ -301,11 +304,15 @@ pub fn blocks(entries: &[UsageEntry], length_ms: i64, now_ms: i64) -> Vec<Block>
         }
         last_ts = Some(e.ts_ms);
     }
-    if let Some(b) = out.last_mut().filter(|b| !b.is_gap) {
+    // ccusage's rule, applied to every block: active while its last entry is under one
+    // block length ago and the block has not ended (future-dated entries count too).
+    for b in out.iter_mut().filter(|b| !b.is_gap) {
         let last = b.actual_end_ms.unwrap_or(b.start_ms);
         if now_ms - last < length_ms && now_ms < b.end_ms {
             b.is_active = true;
-            let minutes = ((last - b.start_ms) as f64 / 60_000.0).max(1.0);
+            // Rates over the span from the first to the last entry.
+            let first = b.first_entry_ms.unwrap_or(b.start_ms);
+            let minutes = ((last - first) as f64 / 60_000.0).max(1.0);
             let per_min_cost = b.totals.cost_usd / minutes;
             b.burn_rate = Some(BurnRate {
                 tokens_per_minute: b.totals.total_tokens as f64 / minutes,
@@ -403,5 +410,15 @@ mod tests {
         assert_eq!(bl[2].totals.entries, 2);
         assert_eq!(bl[3].start_ms, base + 13 * h);
         assert!(bl.iter().all(|b| !b.is_active));
+        // seen from inside the last block: it alone is active, with rates over its entries
+        let now = base + 14 * h;
+        let bl = blocks(&entries, 5 * h, now);
+        let active: Vec<bool> = bl.iter().map(|b| b.is_active).collect();
+        assert_eq!(active, vec![false, false, false, true]);
+        let br = bl[3].burn_rate.unwrap();
+        assert_eq!(
+            br.tokens_per_minute, 1.0,
+            "one token over the 1-minute floor"
+        );
     }
 }
