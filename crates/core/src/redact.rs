@@ -38,25 +38,6 @@ fn hint(secret: &str) -> String {
     format!("{head}…[masked]")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn masks_common_secrets() {
-        let t = mask(
-            "key sk-ant-api03-AAAAAAAAAAAAAAAAAAAAAAAA and Authorization: Bearer abcdefghijklmnop",
-        );
-        assert!(!t.contains("AAAAAAAAAAAAAAAA"), "{t}");
-        assert!(!t.contains("abcdefghijklmnop"), "{t}");
-        assert!(t.contains("sk-a…[masked]"));
-        let t = mask(r#"{"apiKey": "mock-local-123456789"}"#);
-        assert!(!t.contains("mock-local-123456789"), "{t}");
-        assert_eq!(mask("nothing secret here"), "nothing secret here");
-        assert!(mask("ghp_abcdefghijklmnopqrstuvwxyz123456").contains("[masked]"));
-    }
-}
-
 /// Mask secrets in every free-text field of an event (text, thinking, tool
 /// arguments and results, error message, attributes).
 pub fn mask_event(ev: &mut crate::model::Event) {
@@ -76,5 +57,24 @@ pub fn mask_event(ev: &mut crate::model::Event) {
     }
     if let Some(e) = ev.error.as_mut() {
         m(&mut e.message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_common_secrets() {
+        let t = mask(
+            "key sk-ant-api03-AAAAAAAAAAAAAAAAAAAAAAAA and Authorization: Bearer abcdefghijklmnop",
+        );
+        assert!(!t.contains("AAAAAAAAAAAAAAAA"), "{t}");
+        assert!(!t.contains("abcdefghijklmnop"), "{t}");
+        assert!(t.contains("sk-a…[masked]"));
+        let t = mask(r#"{"apiKey": "mock-local-123456789"}"#);
+        assert!(!t.contains("mock-local-123456789"), "{t}");
+        assert_eq!(mask("nothing secret here"), "nothing secret here");
+        assert!(mask("ghp_abcdefghijklmnopqrstuvwxyz123456").contains("[masked]"));
     }
 }

@@ -144,6 +144,27 @@ impl FileCursor {
     }
 }
 
+/// A cheap change signature of a SQLite file and its WAL (size, mtime, inode):
+/// when it equals the stored one, the database has not been written since.
+pub fn db_signature(path: &std::path::Path) -> String {
+    let part = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .map(|m| {
+                let mtime = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0);
+                format!("{}:{}:{}", m.len(), mtime, m.ino())
+            })
+            .unwrap_or_else(|_| "-".into())
+    };
+    let mut wal = path.as_os_str().to_os_string();
+    wal.push("-wal");
+    format!("{}|{}", part(path), part(std::path::Path::new(&wal)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,25 +206,4 @@ mod tests {
         let mut f = File::open(&path).unwrap();
         assert_eq!(FileCursor::resume(Some(&stored), &mut f).unwrap().offset, 0);
     }
-}
-
-/// A cheap change signature of a SQLite file and its WAL (size, mtime, inode):
-/// when it equals the stored one, the database has not been written since.
-pub fn db_signature(path: &std::path::Path) -> String {
-    let part = |p: &std::path::Path| {
-        std::fs::metadata(p)
-            .map(|m| {
-                let mtime = m
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map(|d| d.as_nanos())
-                    .unwrap_or(0);
-                format!("{}:{}:{}", m.len(), mtime, m.ino())
-            })
-            .unwrap_or_else(|_| "-".into())
-    };
-    let mut wal = path.as_os_str().to_os_string();
-    wal.push("-wal");
-    format!("{}|{}", part(path), part(std::path::Path::new(&wal)))
 }

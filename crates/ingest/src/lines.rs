@@ -71,11 +71,9 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn collect(
-        content: &[u8],
-        start: u64,
-        max: usize,
-    ) -> (Vec<(u64, Result<Vec<u8>, SkipReason>)>, u64) {
+    type Lines = Vec<(u64, Result<Vec<u8>, SkipReason>)>;
+
+    fn collect(content: &[u8], start: u64, max: usize) -> (Lines, u64) {
         let mut tmp = tempfile::tempfile().unwrap();
         tmp.write_all(content).unwrap();
         let mut out = Vec::new();
