@@ -57,8 +57,9 @@ impl SqliteStore {
     }
 
     fn setup(conn: Connection, path: Option<PathBuf>) -> Result<SqliteStore> {
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
-        conn.pragma_update(None, "cache_size", -32_000)?;
+        // Sorts (index builds) spill to temporary files rather than grow the heap.
+        conn.pragma_update(None, "temp_store", "FILE")?;
+        conn.pragma_update(None, "cache_size", -24_000)?;
         let mut store = SqliteStore { conn, path };
         store.migrate()?;
         store.conn.execute_batch(SECONDARY_INDEXES)?;
