@@ -1,15 +1,14 @@
 //! Claude Code transcripts: `<root>/projects/**/*.jsonl` (sub-agent files included).
 //! Incremental by file identity and byte offset.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use clawscope_core::claude::{parse_line, ClaudeFile, AGENT};
-use clawscope_core::{SessionMeta, SkipReason, SourceKind};
+use clawscope_core::{SessionMeta, SourceKind};
 use clawscope_store::Batch;
 
-use crate::cursor::{file_cursor_id, FileCursor, FileStamp};
-use crate::lines::{for_each_line, MAX_LINE_BYTES};
+use super::appended::Appended;
+use crate::cursor::FileStamp;
 use crate::unit::{Cursors, Unit, UnitKind, UnitOutput};
 
 /// Every `*.jsonl` under `dir`, recursively, in sorted path order.
@@ -63,50 +62,22 @@ pub fn plan_root(root: &Path, out: &mut Vec<Unit>) {
 /// Read new lines of one file.
 pub fn read(path: &Path, relative: &str, cursors: &Cursors) -> UnitOutput {
     let mut out = UnitOutput::default();
-    let label = path.display().to_string();
     let Some(cf) = ClaudeFile::from_relative(relative) else {
         return out; // a file directly under projects/ belongs to no project (ccusage ignores it too)
     };
-    let cid = file_cursor_id(path);
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::warn!(path = %label, error = %e, "cannot open transcript");
-            out.skip(&label, 0, SkipReason::Unreadable);
-            return out;
-        }
+    let Some(mut file) = Appended::open(path, cursors, &mut out) else {
+        return out;
     };
-    let mut cursor = match FileCursor::resume(cursors.get(&cid).map(String::as_str), &mut file) {
-        Ok(c) => c,
-        Err(_) => {
-            out.skip(&label, 0, SkipReason::Unreadable);
-            return out;
-        }
-    };
-    let start = cursor.offset;
+    let label = file.label().to_string();
     let mut events = Vec::new();
-    let result = for_each_line(&mut file, start, MAX_LINE_BYTES, |off, line| {
-        out.records += 1;
+    let fresh = file.read_lines(cursors, &mut out, |out, off, line| {
         match line.and_then(|l| parse_line(&cf, off, l)) {
             Ok(Some(ev)) => events.push(ev),
             Ok(None) => {}
             Err(reason) => out.skip(&label, off, reason),
         }
     });
-    let end = match result {
-        Ok(end) => end,
-        Err(e) => {
-            tracing::warn!(path = %label, error = %e, "read failed");
-            out.skip(&label, start, SkipReason::Unreadable);
-            return out;
-        }
-    };
-    out.bytes = end - start;
-    if end == start && cursors.contains_key(&cid) {
-        return out;
-    }
-    if cursor.advance(&mut file, end).is_err() {
-        out.skip(&label, end, SkipReason::Unreadable);
+    if !fresh {
         return out;
     }
     let meta = SessionMeta {
@@ -120,7 +91,7 @@ pub fn read(path: &Path, relative: &str, cursors: &Cursors) -> UnitOutput {
     out.batches.push(Batch {
         events,
         sessions: vec![meta],
-        cursors: vec![(cid, cursor.encode())],
+        cursors: vec![(file.cursor_id.clone(), file.cursor.encode())],
     });
     out
 }

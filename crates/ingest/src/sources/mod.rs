@@ -1,5 +1,6 @@
 //! One module per source format.
 
+mod appended;
 pub mod claude;
 pub mod openclaw_db;
 pub mod openclaw_legacy;

@@ -2,7 +2,6 @@
 //! Incremental by file identity and byte offset.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -10,8 +9,8 @@ use clawscope_core::openclaw::{parse_sessions_json, TranscriptState};
 use clawscope_core::{SessionMeta, SkipReason, SourceKind};
 use clawscope_store::Batch;
 
-use crate::cursor::{file_cursor_id, FileCursor, FileStamp};
-use crate::lines::{for_each_line, MAX_LINE_BYTES};
+use super::appended::Appended;
+use crate::cursor::FileStamp;
 use crate::unit::{Cursors, Unit, UnitKind, UnitOutput};
 
 /// List the legacy transcripts of one agent directory (`agents/<id>`).
@@ -82,21 +81,8 @@ pub fn read(
         out.skip(&label, 0, SkipReason::Unreadable);
         return out;
     };
-    let cid = file_cursor_id(path);
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::warn!(path = %label, error = %e, "cannot open transcript");
-            out.skip(&label, 0, SkipReason::Unreadable);
-            return out;
-        }
-    };
-    let mut cursor = match FileCursor::resume(cursors.get(&cid).map(String::as_str), &mut file) {
-        Ok(c) => c,
-        Err(_) => {
-            out.skip(&label, 0, SkipReason::Unreadable);
-            return out;
-        }
+    let Some(mut file) = Appended::open(path, cursors, &mut out) else {
+        return out;
     };
     let meta = metas
         .get(&session_id)
@@ -108,12 +94,7 @@ pub fn read(
             agent: Some(agent.to_string()),
             ..SessionMeta::default()
         });
-    let mtime = file
-        .metadata()
-        .ok()
-        .and_then(|m| m.modified().ok())
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_millis() as i64);
+    let mtime = file.mtime_ms;
     let mut state = TranscriptState {
         agent: Some(agent.to_string()),
         session_key: meta.session_key.clone(),
@@ -122,46 +103,30 @@ pub fn read(
         channel: meta.channel.clone(),
         gateway: None,
         context_max: meta.context_max,
-        provider: cursor.provider.clone(),
-        model: cursor.model.clone(),
-        api: cursor.api.clone(),
+        provider: file.cursor.provider.clone(),
+        model: file.cursor.model.clone(),
+        api: file.cursor.api.clone(),
     };
-    let start = cursor.offset;
     let mut events = Vec::new();
-    let result = for_each_line(&mut file, start, MAX_LINE_BYTES, |off, line| {
-        out.records += 1;
-        match line {
-            Ok(line) => {
-                if let Err(reason) = state.parse_line(line, mtime, &mut events) {
-                    out.skip(&label, off, reason);
-                }
+    let fresh = file.read_lines(cursors, &mut out, |out, off, line| match line {
+        Ok(line) => {
+            if let Err(reason) = state.parse_line(line, mtime, &mut events) {
+                out.skip(&label, off, reason);
             }
-            Err(reason) => out.skip(&label, off, reason),
         }
+        Err(reason) => out.skip(&label, off, reason),
     });
-    let end = match result {
-        Ok(end) => end,
-        Err(e) => {
-            tracing::warn!(path = %label, error = %e, "read failed");
-            out.skip(&label, start, SkipReason::Unreadable);
-            return out;
-        }
-    };
-    out.bytes = end - start;
-    if end == start && cursors.contains_key(&cid) {
+    if !fresh {
         return out;
     }
-    if cursor.advance(&mut file, end).is_err() {
-        out.skip(&label, end, SkipReason::Unreadable);
-        return out;
-    }
+    let mut cursor = file.cursor;
     cursor.provider = state.provider.clone();
     cursor.model = state.model.clone();
     cursor.api = state.api.clone();
     out.batches.push(Batch {
         events,
         sessions: vec![meta],
-        cursors: vec![(cid, cursor.encode())],
+        cursors: vec![(file.cursor_id, cursor.encode())],
     });
     out
 }

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, ToSql, Transaction};
 
 use clawscope_core::report::BUCKET_MS;
 use clawscope_core::{CostSource, Event, EventKind};
@@ -80,6 +80,56 @@ struct SessionDelta {
 }
 
 type UsageKey = (i64, String, String, String, String);
+
+/// The usage sums' columns, in `Sums` order.
+const SUM_COLUMNS: [&str; 10] = [
+    "input",
+    "output",
+    "cache_read",
+    "cache_write",
+    "reasoning",
+    "cost_total",
+    "cost_reported",
+    "cost_computed",
+    "entries",
+    "unpriced",
+];
+
+/// The upsert that adds a row's sums to `table`, keyed by `key_cols`.
+fn add_sums_sql(table: &str, key_cols: &[&str]) -> String {
+    let cols: Vec<&str> = key_cols.iter().chain(SUM_COLUMNS.iter()).copied().collect();
+    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    let sets: Vec<String> = SUM_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = {c} + excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
+        cols.join(", "),
+        marks.join(", "),
+        key_cols.join(", "),
+        sets.join(", ")
+    )
+}
+
+/// Add `x` to the row keyed by `key` with an [`add_sums_sql`] statement.
+fn add_sums(tx: &Transaction<'_>, sql: &str, key: &[&dyn ToSql], x: &Sums) -> Result<()> {
+    let sums: [&dyn ToSql; 10] = [
+        &x.input,
+        &x.output,
+        &x.cache_read,
+        &x.cache_write,
+        &x.reasoning,
+        &x.cost_total,
+        &x.cost_reported,
+        &x.cost_computed,
+        &x.entries,
+        &x.unpriced,
+    ];
+    let mut stmt = tx.prepare_cached(sql)?;
+    stmt.execute(rusqlite::params_from_iter(key.iter().chain(sums.iter())))?;
+    Ok(())
+}
 
 /// Pending rollup changes of one transaction.
 #[derive(Default)]
@@ -192,36 +242,13 @@ impl Rollups {
 
     /// Write the deltas.
     pub(super) fn flush(self, tx: &Transaction<'_>) -> Result<()> {
-        let mut up = tx.prepare_cached(
-            "INSERT INTO usage_rollup (bucket, source, agent, project, model, input, output, cache_read,
-                cache_write, reasoning, cost_total, cost_reported, cost_computed, entries, unpriced)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-             ON CONFLICT (bucket, source, agent, project, model) DO UPDATE SET
-                input = input + excluded.input, output = output + excluded.output,
-                cache_read = cache_read + excluded.cache_read, cache_write = cache_write + excluded.cache_write,
-                reasoning = reasoning + excluded.reasoning, cost_total = cost_total + excluded.cost_total,
-                cost_reported = cost_reported + excluded.cost_reported,
-                cost_computed = cost_computed + excluded.cost_computed,
-                entries = entries + excluded.entries, unpriced = unpriced + excluded.unpriced",
-        )?;
+        let sql = add_sums_sql(
+            "usage_rollup",
+            &["bucket", "source", "agent", "project", "model"],
+        );
         for ((bucket, source, agent, project, model), x) in self.usage.values() {
-            up.execute(params![
-                bucket,
-                source,
-                agent,
-                project,
-                model,
-                x.input,
-                x.output,
-                x.cache_read,
-                x.cache_write,
-                x.reasoning,
-                x.cost_total,
-                x.cost_reported,
-                x.cost_computed,
-                x.entries,
-                x.unpriced
-            ])?;
+            let key: [&dyn ToSql; 5] = [bucket, source, agent, project, model];
+            add_sums(tx, &sql, &key, x)?;
         }
         // The hourly table is the same deltas summed per (hour, source, model).
         let mut hourly: HashMap<(i64, &str, &str), Sums> = HashMap::new();
@@ -229,34 +256,10 @@ impl Rollups {
             let hour = bucket.div_euclid(3_600_000) * 3_600_000;
             hourly.entry((hour, source, model)).or_default().merge(x);
         }
-        let mut hu = tx.prepare_cached(
-            "INSERT INTO usage_hourly (hour, source, model, input, output, cache_read, cache_write, reasoning,
-                cost_total, cost_reported, cost_computed, entries, unpriced)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-             ON CONFLICT (hour, source, model) DO UPDATE SET
-                input = input + excluded.input, output = output + excluded.output,
-                cache_read = cache_read + excluded.cache_read, cache_write = cache_write + excluded.cache_write,
-                reasoning = reasoning + excluded.reasoning, cost_total = cost_total + excluded.cost_total,
-                cost_reported = cost_reported + excluded.cost_reported,
-                cost_computed = cost_computed + excluded.cost_computed,
-                entries = entries + excluded.entries, unpriced = unpriced + excluded.unpriced",
-        )?;
+        let sql = add_sums_sql("usage_hourly", &["hour", "source", "model"]);
         for ((hour, source, model), x) in &hourly {
-            hu.execute(params![
-                hour,
-                source,
-                model,
-                x.input,
-                x.output,
-                x.cache_read,
-                x.cache_write,
-                x.reasoning,
-                x.cost_total,
-                x.cost_reported,
-                x.cost_computed,
-                x.entries,
-                x.unpriced
-            ])?;
+            let key: [&dyn ToSql; 3] = [hour, source, model];
+            add_sums(tx, &sql, &key, x)?;
         }
         let mut ss = tx.prepare_cached(
             "INSERT INTO session_rollup (session_key, source, agent, project, session_id, parent_session_key,
