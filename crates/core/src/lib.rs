@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod anomaly;
+pub mod batch;
 pub mod claude;
 pub mod jsonutil;
 pub mod model;

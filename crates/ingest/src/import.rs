@@ -217,7 +217,7 @@ const TX_EVENTS: usize = 20_000;
 /// Batches waiting to be applied together.
 #[derive(Default)]
 struct Accumulator {
-    batch: clawscope_store::Batch,
+    batch: clawscope_core::batch::Batch,
     source: Option<SourceKind>,
 }
 

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use clawscope_core::batch::Batch;
 use clawscope_core::{SessionMeta, SkipCounts, SkipReason, SourceKind};
-use clawscope_store::Batch;
 
 /// One piece of import work: a file, an agent database, the state database.
 #[derive(Debug, Clone)]

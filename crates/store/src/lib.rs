@@ -7,11 +7,11 @@
 
 pub mod sqlite;
 
+pub use clawscope_core::batch::Batch;
 use clawscope_core::query::{
     EventFilter, SearchHit, SessionFilter, SessionSummary, StoreStats, StoredEvent, UsageFilter,
 };
 use clawscope_core::report::{UsageBucket, UsageEntry};
-use clawscope_core::{Event, SessionMeta};
 
 pub use sqlite::SqliteStore;
 
@@ -44,25 +44,6 @@ pub enum StoreError {
 
 /// Result alias.
 pub type Result<T> = std::result::Result<T, StoreError>;
-
-/// One unit of ingest: events, session metadata and the cursors that cover them,
-/// applied atomically.
-#[derive(Debug, Default, Clone)]
-pub struct Batch {
-    /// Events to store (merged by id).
-    pub events: Vec<Event>,
-    /// Session metadata to upsert.
-    pub sessions: Vec<SessionMeta>,
-    /// Cursor updates `(source id, opaque state)`.
-    pub cursors: Vec<(String, String)>,
-}
-
-impl Batch {
-    /// True when there is nothing to write.
-    pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.sessions.is_empty() && self.cursors.is_empty()
-    }
-}
 
 /// What applying a batch did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use clawscope_core::batch::Batch;
 use clawscope_core::claude::{parse_line, ClaudeFile, AGENT};
 use clawscope_core::{SessionMeta, SourceKind};
-use clawscope_store::Batch;
 
 use super::appended::Appended;
 use crate::cursor::FileStamp;

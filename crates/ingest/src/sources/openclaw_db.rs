@@ -11,9 +11,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use clawscope_core::batch::Batch;
 use clawscope_core::openclaw::{parse_entry, TranscriptState};
 use clawscope_core::{SessionMeta, SkipReason, SourceKind};
-use clawscope_store::Batch;
 
 use crate::cursor::db_signature;
 use crate::unit::{Cursors, UnitOutput};

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use clawscope_core::batch::Batch;
 use clawscope_core::openclaw::{parse_sessions_json, TranscriptState};
 use clawscope_core::{SessionMeta, SkipReason, SourceKind};
-use clawscope_store::Batch;
 
 use super::appended::Appended;
 use crate::cursor::FileStamp;

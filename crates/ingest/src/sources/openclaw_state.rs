@@ -6,9 +6,9 @@ use std::path::Path;
 
 use rusqlite::{Connection, Row};
 
+use clawscope_core::batch::Batch;
 use clawscope_core::openclaw::state::{CronJobRow, CronRunRow, SubagentRunRow, TaskRunRow};
 use clawscope_core::{Event, SessionMeta, SourceKind};
-use clawscope_store::Batch;
 
 use super::openclaw_db::{open_read_only, skip_reason};
 use crate::cursor::db_signature;
