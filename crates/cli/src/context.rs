@@ -18,6 +18,10 @@ use clawscope_store::{SqliteStore, Store};
 use crate::args::{Global, SourceArg, Window};
 use crate::config::{default_store, Config};
 
+/// Printed (to stderr) when discovery found nothing to read.
+pub const NO_DATA_HINT: &str = "note: no OpenClaw or Claude Code data found (looked in $OPENCLAW_STATE_DIR, ~/.openclaw, \
+~/.clawdbot, ~/.moltbot, $CLAUDE_CONFIG_DIR, ~/.config/claude, ~/.claude); point at data with --openclaw-dir or --claude-dir";
+
 /// Shared state of one invocation.
 pub struct Ctx {
     pub config: Config,
@@ -88,6 +92,9 @@ impl Ctx {
     /// The store a report reads: imported incrementally first, or a throw-away
     /// in-memory scan for `--no-db`, or as it is for `--offline`.
     pub fn report_store(&self, w: &Window) -> Result<Box<dyn Store>> {
+        if !w.offline && self.roots.openclaw.is_empty() && self.roots.claude.is_empty() {
+            eprintln!("{NO_DATA_HINT}");
+        }
         if w.no_db {
             let mut s = SqliteStore::open_in_memory()?;
             self.import(&mut s, w.source.select(), None)?;

@@ -12,7 +12,7 @@ use crate::render::{num, Table};
 pub fn run(ctx: &Ctx, a: &ImportArgs, out: &mut impl Write) -> Result<()> {
     let mut store = ctx.open_store()?;
     if ctx.roots.openclaw.is_empty() && ctx.roots.claude.is_empty() {
-        eprintln!("no OpenClaw or Claude Code data found; looked in $OPENCLAW_STATE_DIR, ~/.openclaw, ~/.clawdbot, ~/.moltbot, $CLAUDE_CONFIG_DIR, ~/.config/claude, ~/.claude (use --openclaw-dir / --claude-dir)");
+        eprintln!("{}", crate::context::NO_DATA_HINT);
     }
     let report = ctx.import(&mut store, a.source.select(), a.threads)?;
     let started = std::time::Instant::now();
