@@ -119,6 +119,17 @@ pub struct SessionSummary {
     pub totals: UsageTotals,
 }
 
+impl SessionSummary {
+    /// JSON form: the fields plus `cost_source`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("cost_source".into(), self.totals.cost_source().into());
+        }
+        v
+    }
+}
+
 /// Event listing filter.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {

@@ -67,6 +67,57 @@ impl UsageTotals {
     }
 }
 
+impl UsageTotals {
+    /// JSON form: the fields plus `cost_source`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("cost_source".into(), self.cost_source().into());
+        }
+        v
+    }
+}
+
+/// Report rows as JSON, the group key under `label` (`date`, `week`, `model`...).
+pub fn rows_json(rows: &[ReportRow], label: &str) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                if let Some(k) = o.remove("key") {
+                    o.insert(label.into(), k);
+                }
+            }
+            v
+        })
+        .collect()
+}
+
+/// Epoch ms of the start of `date` in `tz`: local midnight, or the first hour that
+/// exists when a DST jump skips midnight.
+pub fn local_midnight_ms(tz: Tz, date: chrono::NaiveDate) -> i64 {
+    (0..3)
+        .filter_map(|h| date.and_hms_opt(h, 0, 0))
+        .find_map(|t| tz.from_local_datetime(&t).earliest())
+        .map(|t| t.timestamp_millis())
+        .unwrap_or_else(|| {
+            let utc = date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+            utc.timestamp_millis()
+        })
+}
+
+/// Starts of today, this ISO week and this month in `tz` (epoch ms).
+pub fn period_starts(tz: Tz, now_ms: i64) -> [(&'static str, i64); 3] {
+    let today = local(now_ms, tz).date_naive();
+    let week = today - chrono::Duration::days(today.weekday().num_days_from_monday() as i64);
+    let month = today.with_day(1).unwrap_or(today);
+    [
+        ("today", local_midnight_ms(tz, today)),
+        ("week", local_midnight_ms(tz, week)),
+        ("month", local_midnight_ms(tz, month)),
+    ]
+}
+
 /// One rollup row: a 15-minute bucket of one source/agent/project/model.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UsageBucket {
@@ -364,6 +415,20 @@ mod tests {
         assert_eq!(rows[0].key, "2026-09");
         assert_eq!(total.input_tokens, 10);
         assert_eq!(rows[0].cost_source, "computed");
+    }
+
+    #[test]
+    fn day_starts_survive_a_midnight_dst_jump() {
+        // Chile moved clocks from 00:00 to 01:00 on 2026-09-06.
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 9, 6).unwrap();
+        let start = local_midnight_ms(chrono_tz::America::Santiago, d);
+        let before = local_midnight_ms(chrono_tz::America::Santiago, d.pred_opt().unwrap());
+        assert_eq!(
+            start - before,
+            24 * HOUR_MS,
+            "the day begins at 01:00 -03, 24 h after the previous midnight -04"
+        );
+        assert_eq!(local_midnight_ms(chrono_tz::UTC, d), 1_788_652_800_000);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{Datelike, TimeZone, Utc};
+use chrono::Utc;
 use serde_json::{json, Value};
 
 use clawscope_core::anomaly::{cost_spikes, hourly_burn, hourly_costs, session_costs};
@@ -13,7 +13,7 @@ use clawscope_core::query::{
     Dims, EventFilter, SessionFilter, SessionOrder, SessionSummary, StoredEvent, UsageFilter,
 };
 use clawscope_core::redact::mask_event;
-use clawscope_core::report::{group, GroupBy, ReportRow, UsageTotals};
+use clawscope_core::report::{group, period_starts, rows_json, GroupBy, UsageTotals};
 use clawscope_store::Store;
 
 use crate::params::{self, ApiError};
@@ -45,36 +45,6 @@ fn p<'a>(q: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
     q.get(k).map(String::as_str)
 }
 
-fn totals_json(t: &UsageTotals) -> Value {
-    let mut v = serde_json::to_value(t).unwrap_or_default();
-    if let Some(o) = v.as_object_mut() {
-        o.insert("cost_source".into(), t.cost_source().into());
-    }
-    v
-}
-
-fn rows_json(rows: &[ReportRow], label: &str) -> Vec<Value> {
-    rows.iter()
-        .map(|r| {
-            let mut v = serde_json::to_value(r).unwrap_or_default();
-            if let Some(o) = v.as_object_mut() {
-                if let Some(k) = o.remove("key") {
-                    o.insert(label.into(), k);
-                }
-            }
-            v
-        })
-        .collect()
-}
-
-fn session_json(s: &SessionSummary) -> Value {
-    let mut v = serde_json::to_value(s).unwrap_or_default();
-    if let Some(o) = v.as_object_mut() {
-        o.insert("cost_source".into(), s.totals.cost_source().into());
-    }
-    v
-}
-
 fn events_json(mut evs: Vec<StoredEvent>) -> Vec<StoredEvent> {
     for e in &mut evs {
         mask_event(&mut e.event);
@@ -84,13 +54,6 @@ fn events_json(mut evs: Vec<StoredEvent>) -> Vec<StoredEvent> {
 
 fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
-}
-
-fn start_of(tz: chrono_tz::Tz, d: chrono::NaiveDate) -> i64 {
-    tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
-        .earliest()
-        .map(|t| t.timestamp_millis())
-        .unwrap_or(0)
 }
 
 fn sum_since(s: &dyn Store, since: i64) -> Result<UsageTotals, ApiError> {
@@ -104,9 +67,7 @@ fn sum_since(s: &dyn Store, since: i64) -> Result<UsageTotals, ApiError> {
 async fn summary(State(st): State<AppState>, Query(q): Params) -> ApiResult {
     let tz = params::tz(p(&q, "tz"))?;
     st.read(move |s| {
-        let today = Utc::now().with_timezone(&tz).date_naive();
-        let week = today - chrono::Duration::days(today.weekday().num_days_from_monday() as i64);
-        let month = today.with_day(1).unwrap_or(today);
+        let [today, week, month] = period_starts(tz, now_ms());
         let all = s.usage_buckets(&UsageFilter::default())?;
         let stats = s.stats()?;
         let active = s.count_sessions(&SessionFilter {
@@ -117,10 +78,10 @@ async fn summary(State(st): State<AppState>, Query(q): Params) -> ApiResult {
             ..SessionFilter::default()
         })?;
         Ok(Json(json!({
-            "today": totals_json(&sum_since(s, start_of(tz, today))?),
-            "week": totals_json(&sum_since(s, start_of(tz, week))?),
-            "month": totals_json(&sum_since(s, start_of(tz, month))?),
-            "all_time": totals_json(&group(&all, GroupBy::Agent, tz).1),
+            "today": sum_since(s, today.1)?.to_json(),
+            "week": sum_since(s, week.1)?.to_json(),
+            "month": sum_since(s, month.1)?.to_json(),
+            "all_time": group(&all, GroupBy::Agent, tz).1.to_json(),
             "sessions": stats.sessions,
             "active_sessions": active,
             "events": stats.events,
@@ -141,7 +102,7 @@ async fn costs(State(st): State<AppState>, Query(q): Params) -> ApiResult {
         })?;
         let (rows, total) = group(&b, GroupBy::Day, tz);
         Ok(Json(
-            json!({ "rows": rows_json(&rows, "date"), "totals": totals_json(&total) }),
+            json!({ "rows": rows_json(&rows, "date"), "totals": total.to_json() }),
         ))
     })
     .await
@@ -171,7 +132,7 @@ async fn grouped(
         let (mut rows, total) = group(&b, by, chrono_tz::UTC);
         rows.sort_by(|a, b| b.totals.cost_usd.total_cmp(&a.totals.cost_usd));
         Ok(Json(
-            json!({ "rows": rows_json(&rows, label), "totals": totals_json(&total) }),
+            json!({ "rows": rows_json(&rows, label), "totals": total.to_json() }),
         ))
     })
     .await
@@ -201,7 +162,7 @@ async fn top_sessions(State(st): State<AppState>, Query(q): Params) -> ApiResult
         let rows = s.sessions(&SessionFilter { order, limit: n, ..SessionFilter::default() })?;
         let mut total = UsageTotals::default();
         rows.iter().for_each(|r| total.add(&r.totals));
-        Ok(Json(json!({ "rows": rows.iter().map(session_json).collect::<Vec<_>>(), "totals": totals_json(&total) })))
+        Ok(Json(json!({ "rows": rows.iter().map(SessionSummary::to_json).collect::<Vec<_>>(), "totals": total.to_json() })))
     })
     .await
 }
@@ -277,7 +238,7 @@ async fn sessions(State(st): State<AppState>, Query(q): Params) -> ApiResult {
         let rows = s.sessions(&f)?;
         let total = s.count_sessions(&f)?;
         Ok(Json(json!({
-            "rows": rows.iter().map(session_json).collect::<Vec<_>>(),
+            "rows": rows.iter().map(SessionSummary::to_json).collect::<Vec<_>>(),
             "total": total, "limit": f.limit, "offset": f.offset,
         })))
     })
@@ -296,8 +257,8 @@ async fn session(State(st): State<AppState>, Path(key): Path<String>) -> ApiResu
         let mut tree_cost = sess.totals.cost_usd;
         children.iter().for_each(|c| tree_cost += c.totals.cost_usd);
         Ok(Json(json!({
-            "session": session_json(&sess),
-            "children": children.iter().map(session_json).collect::<Vec<_>>(),
+            "session": sess.to_json(),
+            "children": children.iter().map(SessionSummary::to_json).collect::<Vec<_>>(),
             "cost_with_children_usd": tree_cost,
         })))
     })
@@ -390,7 +351,7 @@ async fn metrics_summary(State(st): State<AppState>, Query(q): Params) -> ApiRes
             errors += x.assistant_errors;
         }
         Ok(Json(json!({
-            "totals": totals_json(&total),
+            "totals": total.to_json(),
             "sessions": sessions.len(),
             "tool_calls": tool_calls,
             "tool_errors": tool_errors,

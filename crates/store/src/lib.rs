@@ -56,15 +56,6 @@ pub struct ApplyStats {
     pub unchanged: u64,
 }
 
-impl ApplyStats {
-    /// Add another batch's counts.
-    pub fn add(&mut self, o: ApplyStats) {
-        self.inserted += o.inserted;
-        self.updated += o.updated;
-        self.unchanged += o.unchanged;
-    }
-}
-
 /// The store contract. Writes go through [`Store::apply`]; everything else reads.
 pub trait Store: Send {
     /// Apply a batch in one transaction: events, session metadata, cursors, rollups.

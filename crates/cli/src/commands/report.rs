@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use clawscope_core::query::{Dims, SessionFilter, SessionOrder, SessionSummary, UsageFilter};
 use clawscope_core::report::{
-    blocks, group, hours_align, Block, GroupBy, ReportRow, UsageBucket, UsageTotals,
+    blocks, group, hours_align, rows_json, Block, GroupBy, ReportRow, UsageBucket, UsageTotals,
 };
 use clawscope_store::Store;
 
@@ -62,14 +62,6 @@ const CSV_TOKENS: [&str; 8] = [
     "cost_usd",
     "cost_source",
 ];
-
-fn totals_json(t: &UsageTotals) -> Value {
-    let mut v = serde_json::to_value(t).unwrap_or_default();
-    if let Some(o) = v.as_object_mut() {
-        o.insert("cost_source".into(), t.cost_source().into());
-    }
-    v
-}
 
 pub fn run(ctx: &Ctx, a: &ReportArgs, out: &mut impl Write) -> Result<()> {
     let store = ctx.report_store(&a.window)?;
@@ -153,19 +145,7 @@ fn period_out(
     out: &mut impl Write,
 ) -> Result<()> {
     if a.window.json {
-        let rows: Vec<Value> = rows
-            .iter()
-            .map(|r| {
-                let mut v = serde_json::to_value(r).unwrap_or_default();
-                if let Some(o) = v.as_object_mut() {
-                    if let Some(k) = o.remove("key") {
-                        o.insert(label.to_string(), k);
-                    }
-                }
-                v
-            })
-            .collect();
-        return json_report(out, &rows, &totals_json(total));
+        return json_report(out, &rows_json(rows, label), &total.to_json());
     }
     if a.window.csv {
         let mut header = vec![label, "models"];
@@ -216,15 +196,6 @@ fn ts(ms: i64, tz: Tz) -> String {
         .unwrap_or_default()
 }
 
-/// JSON row of a session, with the contract's fields.
-pub fn session_json(s: &SessionSummary) -> Value {
-    let mut v = serde_json::to_value(s).unwrap_or_default();
-    if let Some(o) = v.as_object_mut() {
-        o.insert("cost_source".into(), s.totals.cost_source().into());
-    }
-    v
-}
-
 fn sessions_out(
     rows: &[SessionSummary],
     a: &ReportArgs,
@@ -236,8 +207,8 @@ fn sessions_out(
         total.add(&r.totals);
     }
     if a.window.json {
-        let v: Vec<Value> = rows.iter().map(session_json).collect();
-        return json_report(out, &v, &totals_json(&total));
+        let v: Vec<Value> = rows.iter().map(SessionSummary::to_json).collect();
+        return json_report(out, &v, &total.to_json());
     }
     if a.window.csv {
         let mut header = vec![
@@ -317,7 +288,7 @@ fn blocks_out(bl: &[Block], a: &ReportArgs, tz: Tz, out: &mut impl Write) -> Res
                 v
             })
             .collect();
-        return json_report(out, &rows, &totals_json(&total));
+        return json_report(out, &rows, &total.to_json());
     }
     if a.window.csv {
         let mut header = vec!["block", "start", "end", "is_gap", "is_active", "entries"];

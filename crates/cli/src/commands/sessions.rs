@@ -7,11 +7,10 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use clawscope_core::anomaly::{cost_spikes, hourly_burn, hourly_costs, session_costs};
-use clawscope_core::query::{SessionFilter, SessionOrder};
+use clawscope_core::query::{SessionFilter, SessionOrder, SessionSummary};
 use clawscope_core::report::UsageTotals;
 
 use crate::args::{AnomalyArgs, SearchArgs, SessionsArgs};
-use crate::commands::report::session_json;
 use crate::context::Ctx;
 use crate::render::{clean, csv, json_report, num, usd, Table};
 
@@ -42,7 +41,7 @@ pub fn list(ctx: &Ctx, a: &SessionsArgs, out: &mut impl Write) -> Result<()> {
     let mut total = UsageTotals::default();
     rows.iter().for_each(|r| total.add(&r.totals));
     if a.window.json {
-        let v: Vec<_> = rows.iter().map(session_json).collect();
+        let v: Vec<_> = rows.iter().map(SessionSummary::to_json).collect();
         return json_report(out, &v, &total);
     }
     if a.window.csv {

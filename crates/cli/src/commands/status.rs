@@ -3,12 +3,12 @@
 use std::io::Write;
 
 use anyhow::Result;
-use chrono::{Datelike, Duration, TimeZone, Utc};
+use chrono::Utc;
 
 use clawscope_core::query::{Dims, SessionFilter, UsageFilter};
 
 use crate::commands::report::period_buckets;
-use clawscope_core::report::{group, GroupBy, UsageTotals};
+use clawscope_core::report::{group, period_starts, GroupBy, UsageTotals};
 
 use crate::args::StatusArgs;
 use crate::context::Ctx;
@@ -21,15 +21,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs, out: &mut impl Write) -> Result<()> {
     let store = ctx.report_store(&a.window)?;
     let tz = ctx.timezone(&a.window)?;
     let now = Utc::now().with_timezone(&tz);
-    let today = now.date_naive();
-    let start = |d: chrono::NaiveDate| {
-        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
-            .earliest()
-            .map(|t| t.timestamp_millis())
-            .unwrap_or(0)
-    };
-    let week_start = today - Duration::days(today.weekday().num_days_from_monday() as i64);
-    let month_start = today.with_day(1).unwrap_or(today);
+    let [today, week, month] = period_starts(tz, now.timestamp_millis());
     let source = a.window.source.filter();
     let sum = |since: i64| -> Result<UsageTotals> {
         let filter = UsageFilter {
@@ -41,9 +33,9 @@ pub fn run(ctx: &Ctx, a: &StatusArgs, out: &mut impl Write) -> Result<()> {
         Ok(group(&b, GroupBy::Agent, tz).1)
     };
     let periods = [
-        ("today", sum(start(today))?),
-        ("this week", sum(start(week_start))?),
-        ("this month", sum(start(month_start))?),
+        ("today", sum(today.1)?),
+        ("this week", sum(week.1)?),
+        ("this month", sum(month.1)?),
     ];
     let active = store.sessions(&SessionFilter {
         usage: UsageFilter {
