@@ -64,8 +64,13 @@ pub enum Command {
     Search(SearchArgs),
     /// Cost spikes against a rolling baseline, expensive sessions, hourly burn.
     Anomalies(AnomalyArgs),
-    /// Serve the JSON API (and keep the store current in the background).
+    /// Serve the JSON API and the live feed, following the sources as they are written
+    /// (file changes, the gateway WebSocket, the native event stream).
     Serve(ServeArgs),
+    /// Follow a running `clawscope serve`: a live, colored feed of events.
+    Tail(TailArgs),
+    /// A one-line live status (sessions active / hung / errored, gateway, last event).
+    Watch(WatchArgs),
     /// Print shell completions.
     Completions {
         /// Shell.
@@ -223,7 +228,102 @@ pub struct ServeArgs {
     /// Bearer token required on every request (env CLAWSCOPE_TOKEN).
     #[arg(long, env = "CLAWSCOPE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Seconds between background imports.
-    #[arg(long, default_value_t = 5)]
-    pub refresh: u64,
+    /// Seconds between full rescans of the sources. Changes are picked up at once
+    /// through file-change events; the rescan is the fallback for file systems
+    /// without them.
+    #[arg(
+        long,
+        visible_alias = "refresh",
+        value_name = "SECS",
+        default_value_t = 30
+    )]
+    pub rescan: u64,
+    /// Gateway WebSocket to follow live (default: ws://127.0.0.1:<gateway.port> from
+    /// the discovered openclaw.json).
+    #[arg(long, value_name = "URL")]
+    pub gateway: Option<String>,
+    /// Token for the gateway (default: gateway.auth.token from openclaw.json).
+    #[arg(
+        long,
+        env = "OPENCLAW_GATEWAY_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub gateway_token: Option<String>,
+    /// Do not connect to the gateway WebSocket.
+    #[arg(long, conflicts_with = "gateway")]
+    pub no_gateway: bool,
+    /// Unix socket for native event-stream producers (newline-delimited JSON
+    /// envelopes; default: clawscope/events.sock in the runtime dir).
+    #[arg(long, value_name = "PATH")]
+    pub event_socket: Option<PathBuf>,
+    /// Do not open the event socket.
+    #[arg(long, conflicts_with = "event_socket")]
+    pub no_event_socket: bool,
+    /// Also accept event-stream producers on this loopback TCP address.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub event_tcp: Option<std::net::SocketAddr>,
+    /// A working session with no progress for this many seconds is reported hung.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub hung_after: u64,
+    /// Concurrent live-feed clients at most.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_stream_clients: usize,
+    /// Live-feed connections are closed after this many seconds (clients resume
+    /// with Last-Event-ID).
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub max_stream_age: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// clawscope server to follow.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:3200")]
+    pub server: String,
+    /// Bearer token of the server (env CLAWSCOPE_TOKEN).
+    #[arg(long, env = "CLAWSCOPE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Only this session.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Only this agent.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Only these types (comma-separated; `tool.*` prefixes; `live`, `session`).
+    #[arg(long = "type", value_name = "TYPES")]
+    pub kinds: Option<String>,
+    /// Start after this event sequence (replays stored events after it first).
+    #[arg(long, value_name = "SEQ")]
+    pub since_seq: Option<i64>,
+    /// Hide streaming deltas (thinking, assistant text, command output).
+    #[arg(long)]
+    pub no_deltas: bool,
+    /// Print raw JSON lines instead of the colored feed.
+    #[arg(long)]
+    pub json: bool,
+    /// Color: auto, always, never.
+    #[arg(long, value_enum, default_value_t)]
+    pub color: ColorArg,
+}
+
+/// When to color output.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub enum ColorArg {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// clawscope server to follow.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:3200")]
+    pub server: String,
+    /// Bearer token of the server (env CLAWSCOPE_TOKEN).
+    #[arg(long, env = "CLAWSCOPE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print one status line and exit.
+    #[arg(long)]
+    pub once: bool,
 }

@@ -37,6 +37,11 @@ fn run(cli: Cli) -> Result<()> {
         clap_complete::generate(*shell, &mut Cli::command(), "clawscope", &mut out);
         return Ok(());
     }
+    match &cli.command {
+        Command::Tail(a) => return commands::tail::run(a, &mut out),
+        Command::Watch(a) => return commands::watch::run(a, &mut out),
+        _ => {}
+    }
     let ctx = Ctx::new(&cli.global)?;
     match &cli.command {
         Command::Import(a) => commands::import::run(&ctx, a, &mut out)?,
@@ -50,7 +55,7 @@ fn run(cli: Cli) -> Result<()> {
             drop(out);
             return commands::serve::run(ctx, a);
         }
-        Command::Completions { .. } => {}
+        Command::Completions { .. } | Command::Tail(_) | Command::Watch(_) => {}
     }
     out.flush()?;
     Ok(())

@@ -6,6 +6,7 @@ pub mod anomaly;
 pub mod batch;
 pub mod claude;
 pub mod jsonutil;
+pub mod live;
 pub mod model;
 pub mod openclaw;
 pub mod pricing;

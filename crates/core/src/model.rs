@@ -35,13 +35,23 @@ pub enum EventKind {
     CronRun,
     /// One gateway task run (cli turn, cron run, sub-agent run).
     TaskRun,
+    /// An agent run began (live: gateway WebSocket or native event stream).
+    RunStarted,
+    /// An agent run ended (stop reason or error in the event).
+    RunFinished,
+    /// A tool began executing (live).
+    ToolStarted,
+    /// A tool finished executing (live), with its duration.
+    ToolFinished,
+    /// A gateway log record (warnings and errors).
+    Log,
     /// Anything else the source recorded (custom entries, resets, branch summaries).
     Other,
 }
 
 impl EventKind {
     /// Every kind, for parsing and listings.
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::SessionStarted,
         EventKind::ModelChanged,
         EventKind::ThinkingLevelChanged,
@@ -55,6 +65,11 @@ impl EventKind {
         EventKind::CronJob,
         EventKind::CronRun,
         EventKind::TaskRun,
+        EventKind::RunStarted,
+        EventKind::RunFinished,
+        EventKind::ToolStarted,
+        EventKind::ToolFinished,
+        EventKind::Log,
         EventKind::Other,
     ];
 
@@ -74,6 +89,11 @@ impl EventKind {
             EventKind::CronJob => "cron.job",
             EventKind::CronRun => "cron.run",
             EventKind::TaskRun => "task.run",
+            EventKind::RunStarted => "run.started",
+            EventKind::RunFinished => "run.finished",
+            EventKind::ToolStarted => "tool.started",
+            EventKind::ToolFinished => "tool.finished",
+            EventKind::Log => "log",
             EventKind::Other => "other",
         }
     }

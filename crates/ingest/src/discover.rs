@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::sources::{claude, openclaw_legacy};
+use crate::sources::{claude, gateway_log, openclaw_legacy};
 use crate::unit::{Unit, UnitKind};
 use clawscope_core::SourceKind;
 
@@ -20,6 +20,8 @@ pub struct Env {
     pub openclaw_config_path: Option<PathBuf>,
     /// `$CLAUDE_CONFIG_DIR` (comma-separated list).
     pub claude_config_dir: Option<String>,
+    /// Where the gateway writes its daily logs by default (`/tmp/openclaw`).
+    pub gateway_log_dir: Option<PathBuf>,
 }
 
 impl Env {
@@ -33,6 +35,7 @@ impl Env {
             openclaw_state_dir: var("OPENCLAW_STATE_DIR").map(PathBuf::from),
             openclaw_config_path: var("OPENCLAW_CONFIG_PATH").map(PathBuf::from),
             claude_config_dir: var("CLAUDE_CONFIG_DIR").and_then(|v| v.into_string().ok()),
+            gateway_log_dir: Some(PathBuf::from(DEFAULT_LOG_DIR)),
         }
     }
 }
@@ -44,6 +47,21 @@ pub struct Roots {
     pub openclaw: Vec<PathBuf>,
     /// Claude Code config roots (each holds `projects/`).
     pub claude: Vec<PathBuf>,
+    /// Gateway logs: directories of daily `openclaw-YYYY-MM-DD.log` files, or single
+    /// files (`logging.file` in `openclaw.json`).
+    pub logs: Vec<PathBuf>,
+}
+
+/// The gateway's default log directory.
+pub const DEFAULT_LOG_DIR: &str = "/tmp/openclaw";
+
+/// Add the log file each root's `openclaw.json` names (`logging.file`).
+fn configured_logs(roots: &mut Roots, env: &Env) {
+    for root in roots.openclaw.clone() {
+        if let Some(f) = gateway_config(&root, env).and_then(|c| c.log_file) {
+            push_unique(&mut roots.logs, f);
+        }
+    }
 }
 
 /// Accept a `.openclaw` dir itself or a home-like dir that contains one.
@@ -72,6 +90,7 @@ pub fn discover(explicit_openclaw: &[PathBuf], explicit_claude: &[PathBuf], env:
         for d in explicit_claude {
             push_unique(&mut roots.claude, d.clone());
         }
+        configured_logs(&mut roots, env);
         return roots;
     }
     let mut oc = Vec::new();
@@ -102,6 +121,12 @@ pub fn discover(explicit_openclaw: &[PathBuf], explicit_claude: &[PathBuf], env:
     for d in claude.into_iter().filter(|d| d.join("projects").is_dir()) {
         push_unique(&mut roots.claude, d);
     }
+    if !roots.openclaw.is_empty() {
+        configured_logs(&mut roots, env);
+        if let Some(d) = env.gateway_log_dir.as_ref().filter(|d| d.is_dir()) {
+            push_unique(&mut roots.logs, d.clone());
+        }
+    }
     roots
 }
 
@@ -117,6 +142,8 @@ pub struct GatewayConfig {
     pub bind: Option<String>,
     /// Default agent workspace.
     pub workspace: Option<PathBuf>,
+    /// The gateway's log file when configured (`logging.file`).
+    pub log_file: Option<PathBuf>,
 }
 
 /// Parse `openclaw.json` text (JSON5: comments, unquoted keys, trailing commas).
@@ -131,6 +158,7 @@ pub fn parse_gateway_config(text: &str) -> Result<GatewayConfig, String> {
         token: s("/gateway/auth/token"),
         bind: s("/gateway/bind"),
         workspace: s("/agents/defaults/workspace").map(PathBuf::from),
+        log_file: s("/logging/file").map(PathBuf::from),
     })
 }
 
@@ -168,6 +196,9 @@ pub fn plan(roots: &Roots, select: SourceSelect) -> Vec<Unit> {
     if select != SourceSelect::Claude {
         for root in &roots.openclaw {
             plan_openclaw(root, &mut units);
+        }
+        for log in &roots.logs {
+            gateway_log::plan(log, &mut units);
         }
     }
     if select != SourceSelect::OpenClaw {

@@ -15,7 +15,7 @@ use clawscope_store::{ApplyStats, Store};
 
 use crate::cursor::{file_cursor_id, FileCursor};
 use crate::pipeline::{dedup, Pricer};
-use crate::sources::{claude, openclaw_db, openclaw_legacy, openclaw_state};
+use crate::sources::{claude, gateway_log, openclaw_db, openclaw_legacy, openclaw_state};
 use crate::unit::{Cursors, SkipExample, Unit, UnitKind, UnitOutput};
 
 /// Receives progress while an import runs.
@@ -104,6 +104,7 @@ pub fn read_unit(unit: &Unit, cursors: &Cursors, pricer: &Pricer) -> UnitOutput 
         UnitKind::ClaudeFile { relative } => claude::read(&unit.path, relative, cursors),
         UnitKind::AgentDb { agent } => openclaw_db::read(&unit.path, agent, cursors),
         UnitKind::StateDb => openclaw_state::read(&unit.path, cursors),
+        UnitKind::GatewayLog => gateway_log::read(&unit.path, cursors),
     };
     for batch in &mut out.batches {
         dedup(&mut batch.events);

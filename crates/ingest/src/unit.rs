@@ -45,6 +45,8 @@ pub enum UnitKind {
     },
     /// The shared `state/openclaw.sqlite`.
     StateDb,
+    /// A gateway log file.
+    GatewayLog,
 }
 
 /// Cursor states by source id, as loaded from the store.

@@ -37,6 +37,10 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/v1/sessions/{key}/events", get(session_events))
         .route("/api/v1/events", get(events))
         .route("/api/v1/metrics/summary", get(metrics_summary))
+        .route("/api/v1/stream", get(crate::stream::stream))
+        .route("/api/v1/live/sessions", get(crate::live::sessions))
+        .route("/api/v1/live/sessions/{key}", get(crate::live::session))
+        .route("/api/v1/gateway", get(crate::live::gateway))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .with_state(state)
 }

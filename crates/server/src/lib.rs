@@ -4,16 +4,22 @@
 
 mod api;
 mod auth;
+mod live;
 mod params;
+mod stream;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 
+use clawscope_bus::Bus;
 use clawscope_store::Store;
 
 pub use params::ApiError;
+
+/// Produces the gateway client's status as JSON (for `/api/v1/gateway`).
+pub type GatewayStatusFn = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 
 /// Shared state of the API handlers.
 #[derive(Clone)]
@@ -21,6 +27,8 @@ pub struct AppState {
     store: Arc<Mutex<Box<dyn Store>>>,
     token: Option<Arc<str>>,
     started_ms: i64,
+    bus: Option<Arc<Bus>>,
+    gateway: Option<GatewayStatusFn>,
 }
 
 impl AppState {
@@ -30,7 +38,21 @@ impl AppState {
             store: Arc::new(Mutex::new(store)),
             token: token.map(Arc::from),
             started_ms: chrono::Utc::now().timestamp_millis(),
+            bus: None,
+            gateway: None,
         }
+    }
+
+    /// Serve the live feed and live session states from `bus`.
+    pub fn with_bus(mut self, bus: Arc<Bus>) -> AppState {
+        self.bus = Some(bus);
+        self
+    }
+
+    /// Serve the gateway client's status.
+    pub fn with_gateway(mut self, status: GatewayStatusFn) -> AppState {
+        self.gateway = Some(status);
+        self
     }
 
     /// Run a read against the store off the async threads.

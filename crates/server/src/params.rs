@@ -19,6 +19,9 @@ pub enum ApiError {
     /// 500.
     #[error("internal error: {0}")]
     Internal(String),
+    /// 503: a limit is reached or a feature is not running.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl From<clawscope_store::StoreError> for ApiError {
@@ -37,6 +40,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "API request failed");

@@ -82,6 +82,8 @@ pub trait Store: Send {
     fn index_text(&self) -> Result<u64>;
     /// Store-wide counters.
     fn stats(&self) -> Result<StoreStats>;
+    /// The highest event sequence stored (0 when empty): where a follower starts.
+    fn max_seq(&self) -> Result<i64>;
     /// Hint that a large load into an empty store follows: a backend may defer
     /// secondary indexes until [`Store::end_bulk`]. Queries stay correct either way.
     fn begin_bulk(&mut self) -> Result<()> {

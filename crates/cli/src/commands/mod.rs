@@ -6,3 +6,5 @@ pub mod serve;
 pub mod sessions;
 pub mod show;
 pub mod status;
+pub mod tail;
+pub mod watch;

@@ -1,65 +1,129 @@
-//! `clawscope serve`: the JSON API plus a background task that keeps the store current.
+//! `clawscope serve`: the JSON API and live feed, with one writer that follows the
+//! sources (file changes, the gateway WebSocket, the native event stream).
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use clawscope_ingest::SourceSelect;
+use clawscope_bus::{Bus, StreamLimits};
+use clawscope_ingest::discover::{gateway_config, Env};
+use clawscope_ingest::{Pricer, SourceSelect};
+use clawscope_live::gateway_ws::{self, GatewayConfig, GatewayStatus};
+use clawscope_live::{event_socket, follow, TrackerConfig, Work, Writer};
 use clawscope_server::{check_bind, serve, AppState};
-use clawscope_store::Store;
 
 use crate::args::ServeArgs;
 use crate::context::Ctx;
 
+/// Work queued for the writer before producers wait.
+const QUEUE: usize = 8192;
+
+/// The gateway to follow: the flag, else the discovered openclaw.json's port.
+fn gateway_target(ctx: &Ctx, a: &ServeArgs) -> Option<GatewayConfig> {
+    if a.no_gateway {
+        return None;
+    }
+    let env = Env::from_process();
+    let found = ctx
+        .roots
+        .openclaw
+        .iter()
+        .find_map(|r| gateway_config(r, &env));
+    let url = a.gateway.clone().or_else(|| {
+        found
+            .as_ref()
+            .map(|c| format!("ws://127.0.0.1:{}", c.port.unwrap_or(18789)))
+    })?;
+    let token = a
+        .gateway_token
+        .clone()
+        .or_else(|| found.and_then(|c| c.token));
+    Some(GatewayConfig::new(url, token))
+}
+
 pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
     check_bind(a.listen, a.token.as_deref())?;
-    let reader = ctx.open_store()?;
-    let state = AppState::new(Box::new(reader), a.token.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let ctx = Arc::new(ctx);
-    let refresh = Duration::from_secs(a.refresh.max(1));
-    rt.block_on(async move {
-        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let importer = {
-            let ctx = ctx.clone();
-            tokio::spawn(async move {
-                loop {
-                    let c = ctx.clone();
-                    let res = tokio::task::spawn_blocking(move || -> Result<u64> {
-                        let mut store = c.open_store()?;
-                        let n = c
-                            .import(&mut store, SourceSelect::All, None)?
-                            .total()
-                            .inserted;
-                        store.index_text()?;
-                        Ok(n)
-                    })
-                    .await;
-                    match res {
-                        Ok(Ok(n)) if n > 0 => tracing::info!(new_events = n, "store updated"),
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => tracing::warn!(error = %e, "background import failed"),
-                        Err(e) => tracing::warn!(error = %e, "background import panicked"),
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(refresh) => {}
-                        _ = stop_rx.changed() => break,
-                    }
+    let bus = Bus::new(StreamLimits {
+        max_clients: a.max_stream_clients.max(1),
+        max_age_secs: a.max_stream_age.max(1),
+        ..StreamLimits::default()
+    });
+    let (tx, rx) = tokio::sync::mpsc::channel::<Work>(QUEUE);
+    let writer = Writer::new(
+        Box::new(ctx.open_store()?),
+        Pricer::embedded_with(ctx.config.price_overrides()),
+        ctx.roots.clone(),
+        SourceSelect::All,
+        bus.clone(),
+        TrackerConfig {
+            hung_after_ms: a.hung_after.max(1) as i64 * 1000,
+            ..TrackerConfig::default()
+        },
+    )
+    .context("cannot start the store writer")?;
+    let writer = std::thread::Builder::new()
+        .name("clawscope-writer".into())
+        .spawn(move || writer.run(rx))
+        .context("cannot start the writer thread")?;
+    let follower = follow::follow(&ctx.roots, tx.clone());
+    tracing::info!(watched = follower.watched.len(), "following sources");
+
+    let reader = ctx.open_store()?;
+    let mut state = AppState::new(Box::new(reader), a.token.clone()).with_bus(bus.clone());
+    let gateway = gateway_target(&ctx, a);
+    let status = Arc::new(RwLock::new(GatewayStatus::default()));
+    if gateway.is_some() {
+        let s = status.clone();
+        state = state.with_gateway(Arc::new(move || {
+            s.read()
+                .map(|g| serde_json::to_value(&*g).unwrap_or_default())
+                .unwrap_or_default()
+        }));
+    }
+    let rescan = Duration::from_secs(a.rescan.max(1));
+    let served = rt.block_on(async {
+        tokio::spawn(follow::clock(tx.clone(), rescan));
+        if let Some(cfg) = gateway {
+            eprintln!("following the gateway at {}", cfg.url);
+            tokio::spawn(gateway_ws::run(cfg, tx.clone(), status.clone()));
+        }
+        if !a.no_event_socket {
+            let path = a
+                .event_socket
+                .clone()
+                .unwrap_or_else(event_socket::default_socket_path);
+            match event_socket::bind_unix(&path) {
+                Ok(l) => {
+                    eprintln!("event stream socket at {}", path.display());
+                    tokio::spawn(event_socket::serve_unix(l, tx.clone()));
                 }
-            })
-        };
+                // An explicit socket that cannot be opened is an error; the default
+                // one is a convenience.
+                Err(e) if a.event_socket.is_some() => return Err(anyhow::Error::new(e)),
+                Err(e) => tracing::warn!(error = %e, "event socket not opened"),
+            }
+        }
+        if let Some(addr) = a.event_tcp {
+            let l = event_socket::bind_tcp(addr).await?;
+            eprintln!("event stream on tcp://{addr}");
+            tokio::spawn(event_socket::serve_tcp(l, tx.clone()));
+        }
         eprintln!("clawscope API on http://{} (Ctrl-C to stop)", a.listen);
-        let shutdown = async move {
+        let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
-            let _ = stop_tx.send(true);
         };
-        let served = serve(a.listen, state, shutdown).await;
-        importer.abort();
-        served
-    })?;
-    Ok(())
+        serve(a.listen, state, shutdown).await?;
+        Ok(())
+    });
+    drop(follower);
+    drop(tx);
+    rt.shutdown_timeout(Duration::from_secs(2));
+    // The writer ends once every sender is gone; it finishes its current round first.
+    let _ = writer.join();
+    served
 }

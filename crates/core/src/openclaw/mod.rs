@@ -1,5 +1,6 @@
 //! OpenClaw formats: transcript entries, session entries, state rows.
 
+pub mod log;
 pub mod session_entry;
 pub mod state;
 pub mod transcript;

@@ -161,6 +161,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn max_seq(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))?)
+    }
+
     fn stats(&self) -> Result<StoreStats> {
         let mut s = read::stats(&self.conn)?;
         if let Some(p) = &self.path {

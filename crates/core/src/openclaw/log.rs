@@ -1,0 +1,96 @@
+//! Gateway log lines (`openclaw-YYYY-MM-DD.log`, tslog JSON, one object per line)
+//! → `log` events. Warnings and errors are kept; INFO and below are not stored.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::jsonutil::truncate;
+use crate::model::{ErrorInfo, Event, EventKind, Merge, SourceKind};
+use crate::SkipReason;
+
+/// tslog's level id for WARN; lines at this level and above become events.
+pub const MIN_LEVEL: u64 = 4;
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(default)]
+    time: Option<&'a str>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default, rename = "0")]
+    first: Option<String>,
+    #[serde(default)]
+    hostname: Option<String>,
+    #[serde(rename = "_meta")]
+    meta: Meta,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    #[serde(default, rename = "logLevelId")]
+    level_id: u64,
+    #[serde(default, rename = "logLevelName")]
+    level: Option<String>,
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    hostname: Option<String>,
+}
+
+/// Parse one log line; `Ok(None)` for lines below WARN.
+pub fn parse_log_line(line: &[u8]) -> Result<Option<Event>, SkipReason> {
+    let l: Line<'_> = serde_json::from_slice(line).map_err(|_| SkipReason::InvalidJson)?;
+    if l.meta.level_id < MIN_LEVEL {
+        return Ok(None);
+    }
+    let when = l.time.map(str::to_string).or(l.meta.date.clone());
+    let ts = when
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|d| d.timestamp_millis())
+        .ok_or(SkipReason::BadTimestamp)?;
+    let subsystem = l
+        .first
+        .as_deref()
+        .filter(|f| f.starts_with('{'))
+        .and_then(|f| serde_json::from_str::<serde_json::Value>(f).ok())
+        .and_then(|v| v.get("subsystem")?.as_str().map(str::to_string));
+    let level = l.meta.level.unwrap_or_else(|| "WARN".into());
+    let host = l.hostname.or(l.meta.hostname);
+    let message = truncate(l.message.as_deref().unwrap_or(""), 4000);
+    let hash = xxhash_rust::xxh3::xxh3_64(line);
+    Ok(Some(Event {
+        id: format!("oclog:{ts}:{hash:016x}"),
+        ts_ms: ts,
+        kind: Some(EventKind::Log),
+        source: Some(SourceKind::OpenClaw),
+        gateway: host,
+        error: (l.meta.level_id >= 5).then(|| ErrorInfo {
+            kind: "gateway_error".into(),
+            message: Some(truncate(&message, 2000)),
+            retriable: None,
+        }),
+        text: Some(message),
+        attrs: Some(json!({"level": level, "subsystem": subsystem}).to_string()),
+        merge: Merge::KeepFirst,
+        ..Event::default()
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_warnings_and_errors_only() {
+        let info = br#"{"0":"x","_meta":{"logLevelId":3,"logLevelName":"INFO","date":"2026-11-21T16:49:05.610Z"},"time":"2026-11-21T16:49:05.610+00:00","message":"x"}"#;
+        assert_eq!(parse_log_line(info), Ok(None));
+        let err = br#"{"0":"{\"subsystem\":\"plugins\"}","1":"boom","_meta":{"logLevelId":5,"logLevelName":"ERROR","date":"2026-11-21T16:49:19.895Z"},"time":"2026-11-21T16:49:19.895+00:00","hostname":"vm","message":"boom"}"#;
+        let ev = parse_log_line(err).unwrap().unwrap();
+        assert_eq!(ev.kind, Some(EventKind::Log));
+        assert_eq!(ev.gateway.as_deref(), Some("vm"));
+        assert!(ev.attrs.unwrap().contains("\"subsystem\":\"plugins\""));
+        assert_eq!(ev.error.unwrap().message.as_deref(), Some("boom"));
+        assert_eq!(parse_log_line(b"{oops"), Err(SkipReason::InvalidJson));
+    }
+}

@@ -1,0 +1,12 @@
+//! clawscope-live: keeping the store current while serving and publishing what
+//! changed. Sources here — the file/store follower, the gateway WebSocket client,
+//! the native event stream — all feed one [`writer::Writer`], the only thing that
+//! writes the store while serving; it publishes committed events on the bus.
+#![forbid(unsafe_code)]
+
+pub mod event_socket;
+pub mod follow;
+pub mod gateway_ws;
+pub mod writer;
+
+pub use writer::{TrackerConfig, Work, Writer};
