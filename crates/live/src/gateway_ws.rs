@@ -43,7 +43,7 @@ impl GatewayConfig {
             token,
             poll_every: Duration::from_secs(60),
             backoff_min: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(30),
+            backoff_max: Duration::from_secs(10),
         }
     }
 }
