@@ -89,6 +89,8 @@ struct Track {
     model: Option<String>,
     parent: Option<String>,
     children: BTreeSet<String>,
+    /// A tick already published this session as hung (reset by any progress).
+    hung_reported: bool,
 }
 
 impl Track {
@@ -249,6 +251,7 @@ impl Tracker {
         };
         let was = t.status(now_ms, hung);
         t.last_event = t.last_event.max(ts_ms);
+        t.hung_reported = false;
         let is = t.status(now_ms, hung);
         if was == is {
             return Vec::new();
@@ -263,13 +266,12 @@ impl Tracker {
             .retain(|_, t| t.pending() || now_ms - t.last_event <= forget);
         let mut out: Vec<LiveSession> = self
             .sessions
-            .iter()
-            .filter(|(_, t)| {
-                t.pending()
-                    && now_ms - t.last_event > hung
-                    && now_ms - t.last_event <= hung + TICK_WINDOW_MS
+            .iter_mut()
+            .filter(|(_, t)| !t.hung_reported && t.status(now_ms, hung) == SessionStatus::Hung)
+            .map(|(k, t)| {
+                t.hung_reported = true;
+                t.view(k, now_ms, hung)
             })
-            .map(|(k, t)| t.view(k, now_ms, hung))
             .collect();
         out.sort_by(|a, b| a.session_key.cmp(&b.session_key));
         out
@@ -291,12 +293,9 @@ impl Tracker {
     }
 }
 
-/// How long after crossing the hung threshold a tick still reports the change
-/// (ticks run every second or so; this tolerates a slow tick).
-const TICK_WINDOW_MS: i64 = 5_000;
-
 fn apply(t: &mut Track, ev: &Event) {
     let was_pending = t.pending();
+    t.hung_reported = false;
     t.last_event = t.last_event.max(ev.ts_ms);
     if t.agent.is_none() {
         t.agent = ev.agent.clone();
@@ -423,6 +422,7 @@ mod tests {
         let hung = t.tick(12_500);
         assert_eq!(hung.len(), 1);
         assert_eq!(hung[0].status, SessionStatus::Hung);
+        assert!(t.tick(13_500).is_empty(), "a hung session is reported once");
         assert!(t.tick(30_000).is_empty(), "a hung session is reported once");
         t.observe(&tool(EventKind::ToolFinished, 31_000, "c1"), 31_000);
         let c = t.observe(&ev(EventKind::RunFinished, "s", 32_000), 32_000);
