@@ -33,7 +33,15 @@ pub fn watch_targets(roots: &Roots) -> Vec<(PathBuf, RecursiveMode)> {
         }
     }
     for r in &roots.claude {
-        out.push((r.join("projects"), RecursiveMode::Recursive));
+        // Before Claude Code's first run there is no projects/ yet: watch the root,
+        // so the directory is followed the moment it appears.
+        let projects = r.join("projects");
+        let target = if projects.is_dir() {
+            projects
+        } else {
+            r.clone()
+        };
+        out.push((target, RecursiveMode::Recursive));
     }
     for l in &roots.logs {
         // A log directory gets a new file every day; a configured file may be replaced.

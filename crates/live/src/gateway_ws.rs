@@ -194,10 +194,20 @@ async fn connection(
                 }
             }
             if let WsMessage::Close(c) = m {
-                let why = c.map(|c| c.reason.to_string()).unwrap_or_default();
-                return Err(SessionError::Unauthorized(format!(
-                    "closed during connect: {why}"
-                )));
+                let (code, why) = c
+                    .map(|c| (u16::from(c.code), c.reason.to_string()))
+                    .unwrap_or((1005, String::new()));
+                let msg = format!("closed during connect ({code}): {why}");
+                // 1008 (policy violation) is how a gateway refuses the credentials;
+                // anything else (1012 restart, 1001 going away) is a transport failure.
+                let refused = code == 1008
+                    || why.to_ascii_lowercase().contains("unauthorized")
+                    || why.contains("token");
+                return Err(if refused {
+                    SessionError::Unauthorized(msg)
+                } else {
+                    SessionError::Transport(msg)
+                });
             }
         }
         Err(t("closed during connect".into()))

@@ -80,7 +80,20 @@ async fn open(st: AppState, req: Request) -> Result<Response, ApiError> {
         agent: q.get("agent").cloned(),
         kinds: list(q.get("type")),
     };
-    let resume = resume_from(req.headers(), &q)?;
+    let mut resume = resume_from(req.headers(), &q)?;
+    if let Some(r) = resume {
+        // An id beyond the store (the store was recreated, or the id comes from
+        // another server) would hide every event up to it: start from the store's end.
+        let max = st.read(|s| Ok(s.max_seq()?)).await?;
+        if r > max {
+            tracing::info!(
+                last_event_id = r,
+                max_seq = max,
+                "Last-Event-ID beyond the store; resuming from its end"
+            );
+            resume = Some(max);
+        }
+    }
     let slot = bus.join().ok_or_else(|| {
         ApiError::Unavailable(format!(
             "too many stream clients (limit {}); retry later",

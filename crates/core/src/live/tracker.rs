@@ -293,6 +293,9 @@ impl Tracker {
     }
 }
 
+/// Open runs remembered per session at most.
+const MAX_OPEN_RUNS: usize = 64;
+
 fn apply(t: &mut Track, ev: &Event) {
     let was_pending = t.pending();
     t.hung_reported = false;
@@ -307,6 +310,10 @@ fn apply(t: &mut Track, ev: &Event) {
     match ev.kind {
         Some(EventKind::RunStarted) => {
             t.open_runs.extend(ev.run_id.clone());
+            // Runs whose finish never arrives must not pile up without bound.
+            while t.open_runs.len() > MAX_OPEN_RUNS {
+                t.open_runs.pop_first();
+            }
             t.ended = false;
             t.error = None;
         }
