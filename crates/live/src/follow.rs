@@ -63,6 +63,11 @@ pub fn watch_targets(roots: &Roots) -> Vec<(PathBuf, RecursiveMode)> {
 /// be watched is logged and left to the periodic rescan.
 pub fn follow(roots: &Roots, tx: mpsc::Sender<Work>) -> Follower {
     let handler = move |res: notify::Result<notify::Event>| match res {
+        // Opens and reads (ours included: reading a file would trigger the next
+        // round) change nothing; a close after writing does.
+        Ok(ev)
+            if matches!(ev.kind, notify::EventKind::Access(a)
+                if a != notify::event::AccessKind::Close(notify::event::AccessMode::Write)) => {}
         Ok(ev) => {
             let paths: Vec<PathBuf> = ev.paths.into_iter().filter(|p| relevant(p)).collect();
             if !paths.is_empty() {

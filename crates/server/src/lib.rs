@@ -104,6 +104,21 @@ pub fn check_bind(addr: SocketAddr, token: Option<&str>) -> Result<(), ServeErro
     Ok(())
 }
 
+/// Pending connections the kernel queues (hundreds of feed clients reconnect at once
+/// after a restart; the default of 128 drops the rest for a second).
+const BACKLOG: u32 = 1024;
+
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 /// Bind and serve until `shutdown` resolves.
 pub async fn serve(
     addr: SocketAddr,
@@ -111,11 +126,13 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     check_bind(addr, state.token.as_deref())?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Io { addr, source })?;
+    let listener = listen(addr).map_err(|source| ServeError::Io { addr, source })?;
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!(%local, "API listening");
+    // Small live-feed writes go out at once instead of waiting for the previous ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |t: &mut tokio::net::TcpStream| {
+        let _ = t.set_nodelay(true);
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
