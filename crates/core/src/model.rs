@@ -261,6 +261,18 @@ pub struct Timing {
     pub ttft_ms: Option<i64>,
 }
 
+impl Timing {
+    /// A span from `start` to `end`, with its duration when both are known.
+    pub fn between(start: Option<i64>, end: Option<i64>) -> Timing {
+        Timing {
+            start_ms: start,
+            end_ms: end,
+            duration_ms: start.zip(end).map(|(s, e)| e - s),
+            ttft_ms: None,
+        }
+    }
+}
+
 /// A tool call or its result.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ToolInfo {

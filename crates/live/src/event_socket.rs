@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use clawscope_core::live::native::NativeStream;
 
+use crate::now_ms;
 use crate::writer::Work;
 
 /// Longest envelope line accepted.
@@ -169,11 +170,4 @@ pub async fn consume(s: impl AsyncRead + Unpin, tx: mpsc::Sender<Work>, via: &'s
         }
     }
     tracing::debug!(via, good, bad, "event producer disconnected");
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

@@ -18,6 +18,7 @@ use clawscope_core::live::LiveOutput;
 use clawscope_core::redact::mask;
 use clawscope_core::SessionMeta;
 
+use crate::now_ms;
 use crate::writer::Work;
 
 /// Where and how to connect.
@@ -97,13 +98,6 @@ pub enum SessionError {
     Transport(String),
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 fn set(status: &SharedStatus, f: impl FnOnce(&mut GatewayStatus)) {
     if let Ok(mut s) = status.write() {
         f(&mut s);
@@ -161,19 +155,10 @@ async fn connection(
     .map_err(|_| t("connect timed out".into()))?
     .map_err(|e| t(format!("cannot connect: {e}")))?;
     // 1. The challenge.
-    let challenge = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(m) = ws.next().await {
-            let m = m.map_err(|e| t(e.to_string()))?;
-            if let Some(v) = json_of(&m) {
-                if v["type"] == "event" && v["event"] == "connect.challenge" {
-                    return Ok(v);
-                }
-            }
-        }
-        Err(t("closed before the challenge".into()))
+    let challenge = await_frame(&mut ws, "connect.challenge", |v| {
+        v["type"] == "event" && v["event"] == "connect.challenge"
     })
-    .await
-    .map_err(|_| t("no connect.challenge within 10 s".into()))??;
+    .await?;
     tracing::debug!(nonce = %challenge["payload"]["nonce"], "gateway challenge");
     // 2. connect.
     let connect = json!({"type": "req", "id": "clawscope-connect", "method": "connect", "params": {
@@ -185,35 +170,10 @@ async fn connection(
     ws.send(WsMessage::text(connect.to_string()))
         .await
         .map_err(|e| t(e.to_string()))?;
-    let hello = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(m) = ws.next().await {
-            let m = m.map_err(|e| t(e.to_string()))?;
-            if let Some(v) = json_of(&m) {
-                if v["type"] == "res" && v["id"] == "clawscope-connect" {
-                    return Ok(v);
-                }
-            }
-            if let WsMessage::Close(c) = m {
-                let (code, why) = c
-                    .map(|c| (u16::from(c.code), c.reason.to_string()))
-                    .unwrap_or((1005, String::new()));
-                let msg = format!("closed during connect ({code}): {why}");
-                // 1008 (policy violation) is how a gateway refuses the credentials;
-                // anything else (1012 restart, 1001 going away) is a transport failure.
-                let refused = code == 1008
-                    || why.to_ascii_lowercase().contains("unauthorized")
-                    || why.contains("token");
-                return Err(if refused {
-                    SessionError::Unauthorized(msg)
-                } else {
-                    SessionError::Transport(msg)
-                });
-            }
-        }
-        Err(t("closed during connect".into()))
+    let hello = await_frame(&mut ws, "the answer to connect", |v| {
+        v["type"] == "res" && v["id"] == "clawscope-connect"
     })
-    .await
-    .map_err(|_| t("no answer to connect within 10 s".into()))??;
+    .await?;
     if hello["ok"] != true {
         let e = &hello["error"];
         let msg = format!(
@@ -279,6 +239,50 @@ async fn connection(
             }
         }
     }
+}
+
+/// Seconds the handshake waits for each frame.
+const HANDSHAKE_SECS: u64 = 10;
+
+/// Read frames until one passes `want`, for at most [`HANDSHAKE_SECS`]. A close on the
+/// way is a refusal of the credentials when it says so (code 1008, or a reason naming
+/// the token); anything else (1012 restart, 1001 going away) is a transport failure.
+async fn await_frame<S>(
+    ws: &mut S,
+    what: &str,
+    want: impl Fn(&Value) -> bool,
+) -> Result<Value, SessionError>
+where
+    S: futures_util::Stream<Item = Result<WsMessage, tokio_tungstenite::tungstenite::Error>>
+        + Unpin,
+{
+    let t = SessionError::Transport;
+    let read = async {
+        while let Some(m) = ws.next().await {
+            let m = m.map_err(|e| t(e.to_string()))?;
+            if let Some(v) = json_of(&m).filter(|v| want(v)) {
+                return Ok(v);
+            }
+            if let WsMessage::Close(c) = m {
+                let (code, why) = c
+                    .map(|c| (u16::from(c.code), c.reason.to_string()))
+                    .unwrap_or((1005, String::new()));
+                let msg = format!("closed while waiting for {what} ({code}): {why}");
+                let refused = code == 1008
+                    || why.to_ascii_lowercase().contains("unauthorized")
+                    || why.contains("token");
+                return Err(if refused {
+                    SessionError::Unauthorized(msg)
+                } else {
+                    t(msg)
+                });
+            }
+        }
+        Err(t(format!("closed while waiting for {what}")))
+    };
+    tokio::time::timeout(Duration::from_secs(HANDSHAKE_SECS), read)
+        .await
+        .map_err(|_| t(format!("no {what} within {HANDSHAKE_SECS} s")))?
 }
 
 fn json_of(m: &WsMessage) -> Option<Value> {

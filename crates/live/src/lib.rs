@@ -10,3 +10,11 @@ pub mod gateway_ws;
 pub mod writer;
 
 pub use writer::{TrackerConfig, Work, Writer};
+
+/// Wall-clock time in epoch milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -20,10 +20,13 @@ use clawscope_ingest::pipeline::dedup;
 use clawscope_ingest::{import, plan, NoProgress, Pricer, Roots, SourceSelect, Unit};
 use clawscope_store::{Store, StoreError};
 
+use crate::now_ms;
+
 /// Work for the writer.
 #[derive(Debug)]
 pub enum Work {
-    /// These paths changed (files, databases or their WAL files).
+    /// These paths changed (files, databases or their WAL files; senders keep only
+    /// the [`relevant`] ones).
     Paths(Vec<PathBuf>),
     /// Re-plan and read everything that changed (the slow fallback).
     Rescan,
@@ -65,13 +68,6 @@ pub struct Writer {
     bus: Arc<Bus>,
     tracker: Tracker,
     last_seq: i64,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// A SQLite side file (`-wal`, `-shm`, `-journal`) stands for its database.
@@ -336,7 +332,7 @@ impl Round {
     fn absorb(&mut self, w: Work) {
         self.len += 1;
         match w {
-            Work::Paths(p) => self.paths.extend(p.into_iter().filter(|p| relevant(p))),
+            Work::Paths(p) => self.paths.extend(p),
             Work::Rescan => self.rescan = true,
             Work::Live(l) => self.live.push(l),
             Work::Tick => self.tick = true,

@@ -270,15 +270,7 @@ async fn session(State(st): State<AppState>, Path(key): Path<String>) -> ApiResu
 }
 
 fn kinds(q: &HashMap<String, String>) -> Vec<String> {
-    p(q, "type")
-        .map(|t| {
-            t.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+    params::list(p(q, "type"))
 }
 
 fn event_filter(

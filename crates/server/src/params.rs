@@ -87,6 +87,18 @@ pub fn offset(v: Option<&str>) -> Result<usize, ApiError> {
     .map(Option::unwrap_or_default)
 }
 
+/// A comma-separated list (`tool.call, tool.result`), blanks dropped.
+pub fn list(v: Option<&str>) -> Vec<String> {
+    v.map(|s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_string)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
 /// A time given as epoch ms or RFC 3339.
 pub fn time(v: Option<&str>, name: &str) -> Result<Option<i64>, ApiError> {
     let Some(s) = v else { return Ok(None) };

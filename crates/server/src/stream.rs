@@ -32,17 +32,6 @@ fn query_map(req: &Request) -> std::collections::HashMap<String, String> {
         .unwrap_or_default()
 }
 
-fn list(v: Option<&String>) -> Vec<String> {
-    v.map(|s| {
-        s.split(',')
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .map(str::to_string)
-            .collect()
-    })
-    .unwrap_or_default()
-}
-
 fn resume_from(
     headers: &HeaderMap,
     q: &std::collections::HashMap<String, String>,
@@ -78,7 +67,7 @@ async fn open(st: AppState, req: Request) -> Result<Response, ApiError> {
     let filter = Filter {
         session: q.get("session").cloned(),
         agent: q.get("agent").cloned(),
-        kinds: list(q.get("type")),
+        kinds: crate::params::list(q.get("type").map(String::as_str)),
     };
     let mut resume = resume_from(req.headers(), &q)?;
     if let Some(r) = resume {

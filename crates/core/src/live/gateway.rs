@@ -105,13 +105,7 @@ fn run_finished(run: &str, p: &Value, d: &Value, ts: i64) -> Event {
         EventKind::RunFinished,
         p,
     );
-    let (start, end) = (i(d, "startedAt"), i(d, "endedAt"));
-    ev.timing = Timing {
-        start_ms: start,
-        end_ms: end,
-        duration_ms: start.zip(end).map(|(a, b)| b - a),
-        ttft_ms: None,
-    };
+    ev.timing = Timing::between(i(d, "startedAt"), i(d, "endedAt"));
     ev.stop_reason = s(d, "stopReason");
     if let Some(eff) = d.pointer("/terminalReceipt/effective") {
         ev.model = ModelRef {
@@ -167,13 +161,7 @@ fn tool_item(run: &str, p: &Value, d: &Value, ts: i64, end: bool) -> Event {
         ..ToolInfo::default()
     });
     if end {
-        let (start, stop) = (i(d, "startedAt"), i(d, "endedAt"));
-        ev.timing = Timing {
-            start_ms: start,
-            end_ms: stop,
-            duration_ms: start.zip(stop).map(|(a, b)| b - a),
-            ttft_ms: None,
-        };
+        ev.timing = Timing::between(i(d, "startedAt"), i(d, "endedAt"));
     }
     ev.attrs = Some(json!({"title": d.get("title"), "status": status}).to_string());
     ev
@@ -269,12 +257,7 @@ fn subagent(t: &Value, row: &TaskRunRow, out: &mut LiveOutput) {
         ev.ts_ms = row.ended_at.unwrap_or(row.created_at);
         ev.session_key = child;
         ev.parent_session_key = Some(parent);
-        ev.timing = Timing {
-            start_ms: row.started_at,
-            end_ms: row.ended_at,
-            duration_ms: row.started_at.zip(row.ended_at).map(|(a, b)| b - a),
-            ttft_ms: None,
-        };
+        ev.timing = Timing::between(row.started_at, row.ended_at);
         ev.stop_reason = Some(row.status.clone());
         ev.text = row.terminal_summary.clone();
         if let Some(e) = &row.error {

@@ -260,12 +260,7 @@ impl NativeStream {
                     ..ToolInfo::default()
                 });
                 if let Some((start, _)) = opened {
-                    ev.timing = Timing {
-                        start_ms: Some(start),
-                        end_ms: Some(ts),
-                        duration_ms: Some(ts - start),
-                        ttft_ms: None,
-                    };
+                    ev.timing = Timing::between(Some(start), Some(ts));
                 }
                 if failed {
                     ev.error = e.error.as_ref().map(|v| error("tool_error", v));

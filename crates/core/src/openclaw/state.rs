@@ -111,15 +111,6 @@ fn state_event(id: String, ts_ms: i64, kind: EventKind, session_key: String) -> 
     }
 }
 
-fn duration(start: Option<i64>, end: Option<i64>) -> Timing {
-    Timing {
-        start_ms: start,
-        end_ms: end,
-        duration_ms: start.zip(end).map(|(s, e)| e - s),
-        ttft_ms: None,
-    }
-}
-
 impl CronJobRow {
     /// The job as a `cron.job` event (latest state replaces earlier).
     pub fn to_event(&self) -> Event {
@@ -158,7 +149,7 @@ impl CronRunRow {
         );
         ev.agent = agent;
         ev.run_id = self.request_run_id.clone();
-        ev.timing = duration(Some(self.started_at_ms), self.finished_at_ms);
+        ev.timing = Timing::between(Some(self.started_at_ms), self.finished_at_ms);
         if self.status == "error" || self.error_text.is_some() {
             ev.error = Some(ErrorInfo {
                 kind: "cron_error".into(),
@@ -189,7 +180,7 @@ impl TaskRunRow {
         );
         ev.agent = self.agent_id.clone();
         ev.run_id = self.run_id.clone();
-        ev.timing = duration(self.started_at, self.ended_at);
+        ev.timing = Timing::between(self.started_at, self.ended_at);
         ev.text = Some(crate::jsonutil::truncate(&self.task, 2000));
         if let Some(err) = &self.error {
             ev.error = Some(ErrorInfo {
