@@ -273,6 +273,49 @@ pub struct ServeArgs {
     /// with Last-Event-ID).
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
     pub max_stream_age: u64,
+    #[command(flatten)]
+    pub otlp: OtlpArgs,
+}
+
+/// The OTLP receiver of `serve`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "OTLP receiver")]
+pub struct OtlpArgs {
+    /// OTLP/HTTP address (POST /v1/traces, /v1/metrics, /v1/logs; protobuf or JSON,
+    /// gzip) [default: 127.0.0.1:4318, skipped with a warning when taken]. Anything
+    /// but loopback requires a token.
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "no_otlp_http")]
+    pub otlp_http: Option<std::net::SocketAddr>,
+    /// Do not open the OTLP/HTTP receiver.
+    #[arg(long)]
+    pub no_otlp_http: bool,
+    /// OTLP/gRPC address (trace, metrics and logs services; gzip) [default:
+    /// 127.0.0.1:4317, skipped with a warning when taken].
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "no_otlp_grpc")]
+    pub otlp_grpc: Option<std::net::SocketAddr>,
+    /// Do not open the OTLP/gRPC receiver.
+    #[arg(long)]
+    pub no_otlp_grpc: bool,
+    /// Token OTLP exporters must send as `Authorization: Bearer <token>` (env
+    /// CLAWSCOPE_OTLP_TOKEN; default: the API --token, if any).
+    #[arg(
+        long,
+        env = "CLAWSCOPE_OTLP_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub otlp_token: Option<String>,
+    /// Also accept the token in this header (for exporters that can only set
+    /// custom headers, e.g. `x-api-key`).
+    #[arg(long, value_name = "NAME")]
+    pub otlp_token_header: Option<String>,
+    /// Largest OTLP request body in bytes, after gzip decompression.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+    pub otlp_max_body: usize,
+    /// Days to keep raw spans, metric points and OTLP logs (0 keeps them forever).
+    /// Trace summaries and hourly metric rollups are kept regardless.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub telemetry_retention_days: u32,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ pub mod jsonutil;
 pub mod live;
 pub mod model;
 pub mod openclaw;
+pub mod otel;
 pub mod pricing;
 pub mod query;
 pub mod redact;

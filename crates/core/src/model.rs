@@ -125,6 +125,8 @@ pub enum SourceKind {
     OpenClaw,
     /// Claude Code transcripts.
     Claude,
+    /// OpenTelemetry (OTLP) spans from any instrumented app.
+    Otel,
 }
 
 impl SourceKind {
@@ -133,6 +135,7 @@ impl SourceKind {
         match self {
             SourceKind::OpenClaw => "openclaw",
             SourceKind::Claude => "claude",
+            SourceKind::Otel => "otel",
         }
     }
 
@@ -141,6 +144,7 @@ impl SourceKind {
         match s {
             "openclaw" => Some(SourceKind::OpenClaw),
             "claude" => Some(SourceKind::Claude),
+            "otel" => Some(SourceKind::Otel),
             _ => None,
         }
     }

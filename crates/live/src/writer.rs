@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use clawscope_bus::Bus;
 use clawscope_core::batch::Batch;
 use clawscope_core::live::{LiveOutput, Tracker};
+use clawscope_core::otel::{Telemetry, TelemetryStats};
 use clawscope_core::query::EventFilter;
 use clawscope_ingest::cursor::FileStamp;
 use clawscope_ingest::pipeline::dedup;
@@ -32,8 +33,10 @@ pub enum Work {
     Rescan,
     /// Events and updates from a live source.
     Live(LiveOutput),
-    /// Advance the session clock (hung detection).
+    /// Advance the session clock (hung detection) and expire old telemetry.
     Tick,
+    /// OTLP telemetry; the answer is sent once it is committed.
+    Telemetry(Telemetry, oneshot::Sender<Result<TelemetryStats, String>>),
 }
 
 /// How the writer tracks sessions.
@@ -68,6 +71,9 @@ pub struct Writer {
     bus: Arc<Bus>,
     tracker: Tracker,
     last_seq: i64,
+    /// Raw telemetry older than this is dropped (`None`: kept forever).
+    retention_ms: Option<i64>,
+    last_prune_ms: i64,
 }
 
 /// A SQLite side file (`-wal`, `-shm`, `-journal`) stands for its database.
@@ -123,9 +129,18 @@ impl Writer {
             bus,
             tracker,
             last_seq,
+            retention_ms: None,
+            last_prune_ms: 0,
         };
         w.replan();
         Ok(w)
+    }
+
+    /// Keep raw spans, metric points and logs for `days` (trace summaries and hourly
+    /// metric rollups are kept); checked on the clock tick, at most hourly.
+    pub fn with_telemetry_retention(mut self, days: Option<u32>) -> Writer {
+        self.retention_ms = days.map(|d| i64::from(d) * 86_400_000);
+        self
     }
 
     fn replan(&mut self) {
@@ -158,10 +173,13 @@ impl Writer {
     }
 
     /// Handle one round of work.
-    fn handle(&mut self, round: Round) -> Result<(), StoreError> {
+    fn handle(&mut self, mut round: Round) -> Result<(), StoreError> {
         let t = Instant::now();
         if !round.live.is_empty() {
             self.apply_live(&round.live)?;
+        }
+        if !round.telemetry.is_empty() {
+            self.apply_telemetry(std::mem::take(&mut round.telemetry));
         }
         if round.rescan {
             self.replan();
@@ -189,6 +207,7 @@ impl Writer {
                 self.bus.publish_session(&s);
             }
             self.bus.set_sessions(self.tracker.sessions(now));
+            self.prune_telemetry(now);
         }
         tracing::trace!(ms = t.elapsed().as_secs_f64() * 1e3, "live round");
         Ok(())
@@ -209,6 +228,54 @@ impl Writer {
         }
         self.store.apply(&batch)?;
         Ok(())
+    }
+
+    /// Write the telemetry of several requests in one transaction and answer each.
+    fn apply_telemetry(
+        &mut self,
+        mut work: Vec<(Telemetry, oneshot::Sender<Result<TelemetryStats, String>>)>,
+    ) {
+        let mut all = Telemetry::default();
+        let mut replies = Vec::with_capacity(work.len());
+        for (t, reply) in work.drain(..) {
+            all.extend(t);
+            replies.push(reply);
+        }
+        for span in &mut all.spans {
+            if let Some(ev) = &mut span.event {
+                self.pricer.price(ev);
+            }
+        }
+        let result = self.store.apply_telemetry(&all).map_err(|e| e.to_string());
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "telemetry not stored");
+        }
+        for reply in replies {
+            // A sender that gave up (client gone) is not an error.
+            let _ = reply.send(result.clone());
+        }
+    }
+
+    fn prune_telemetry(&mut self, now: i64) {
+        let Some(keep) = self.retention_ms else {
+            return;
+        };
+        if now - self.last_prune_ms < 3_600_000 {
+            return;
+        }
+        self.last_prune_ms = now;
+        match self.store.prune_telemetry(now - keep) {
+            Ok(p) if p.spans + p.points + p.logs > 0 => {
+                tracing::info!(
+                    spans = p.spans,
+                    points = p.points,
+                    logs = p.logs,
+                    "expired telemetry"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "telemetry retention failed"),
+        }
     }
 
     /// The units behind changed paths; unknown relevant paths (a new file, a new
@@ -323,6 +390,7 @@ const MAX_ROUND: usize = 4096;
 struct Round {
     paths: BTreeSet<PathBuf>,
     live: Vec<LiveOutput>,
+    telemetry: Vec<(Telemetry, oneshot::Sender<Result<TelemetryStats, String>>)>,
     rescan: bool,
     tick: bool,
     len: usize,
@@ -336,6 +404,7 @@ impl Round {
             Work::Rescan => self.rescan = true,
             Work::Live(l) => self.live.push(l),
             Work::Tick => self.tick = true,
+            Work::Telemetry(t, reply) => self.telemetry.push((t, reply)),
         }
     }
 }

@@ -7,6 +7,7 @@ mod auth;
 mod live;
 mod params;
 mod stream;
+mod telemetry;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -108,7 +109,8 @@ pub fn check_bind(addr: SocketAddr, token: Option<&str>) -> Result<(), ServeErro
 /// after a restart; the default of 128 drops the rest for a second).
 const BACKLOG: u32 = 1024;
 
-fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+/// A listener with a deep accept backlog (shared by every HTTP-speaking receiver).
+pub fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {

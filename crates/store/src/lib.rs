@@ -8,6 +8,10 @@
 pub mod sqlite;
 
 pub use clawscope_core::batch::Batch;
+use clawscope_core::otel::{
+    MetricInfo, PruneStats, SeriesQuery, SeriesResult, Telemetry, TelemetryCounts, TelemetryStats,
+    TraceDetail, TraceFilter, TraceSummary,
+};
 use clawscope_core::query::{
     EventFilter, SearchHit, SessionFilter, SessionSummary, StoreStats, StoredEvent, UsageFilter,
 };
@@ -84,6 +88,23 @@ pub trait Store: Send {
     fn stats(&self) -> Result<StoreStats>;
     /// The highest event sequence stored (0 when empty): where a follower starts.
     fn max_seq(&self) -> Result<i64>;
+    /// Write OTLP telemetry in one transaction: spans (and the events they stand for,
+    /// linked to known sessions, usage already seen in a transcript counted once),
+    /// metric points with their increases, log records. Idempotent.
+    fn apply_telemetry(&mut self, t: &Telemetry) -> Result<TelemetryStats>;
+    /// Drop raw spans, metric points and logs older than `before_ms` (trace summaries
+    /// and hourly metric rollups stay).
+    fn prune_telemetry(&mut self, before_ms: i64) -> Result<PruneStats>;
+    /// Traces, newest first.
+    fn traces(&self, filter: &TraceFilter) -> Result<Vec<TraceSummary>>;
+    /// One trace with its spans (tree order) and correlated logs.
+    fn trace(&self, trace_id: &str) -> Result<Option<TraceDetail>>;
+    /// A metric as grouped time series.
+    fn metric_series(&self, q: &SeriesQuery) -> Result<SeriesResult>;
+    /// Metric names known, with their kind, unit and series count.
+    fn metric_names(&self) -> Result<Vec<MetricInfo>>;
+    /// Telemetry row counts.
+    fn telemetry_counts(&self) -> Result<TelemetryCounts>;
     /// Hint that a large load into an empty store follows: a backend may defer
     /// secondary indexes until [`Store::end_bulk`]. Queries stay correct either way.
     fn begin_bulk(&mut self) -> Result<()> {

@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod import;
+pub mod otlp;
 pub mod report;
 pub mod serve;
 pub mod sessions;

@@ -44,6 +44,7 @@ fn gateway_target(ctx: &Ctx, a: &ServeArgs) -> Option<GatewayConfig> {
 
 pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
     check_bind(a.listen, a.token.as_deref())?;
+    let retention = Some(a.otlp.telemetry_retention_days).filter(|d| *d > 0);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -65,7 +66,8 @@ pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
             ..TrackerConfig::default()
         },
     )
-    .context("cannot start the store writer")?;
+    .context("cannot start the store writer")?
+    .with_telemetry_retention(retention);
     let writer = std::thread::Builder::new()
         .name("clawscope-writer".into())
         .spawn(move || writer.run(rx))
@@ -113,11 +115,14 @@ pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
             eprintln!("event stream on tcp://{addr}");
             tokio::spawn(event_socket::serve_tcp(l, tx.clone()));
         }
+        let stop = Arc::new(tokio::sync::Notify::new());
+        super::otlp::start(&a.otlp, a.token.as_deref(), tx.clone(), stop.clone()).await?;
         eprintln!("clawscope API on http://{} (Ctrl-C to stop)", a.listen);
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
         serve(a.listen, state, shutdown).await?;
+        stop.notify_waiters();
         Ok(())
     });
     drop(follower);

@@ -2,6 +2,8 @@
 
 mod read;
 mod rollup;
+mod telemetry;
+mod telemetry_read;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -10,6 +12,10 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use crate::{ApplyStats, Batch, Result, Store, StoreError};
+use clawscope_core::otel::{
+    MetricInfo, PruneStats, SeriesQuery, SeriesResult, Telemetry, TelemetryCounts, TelemetryStats,
+    TraceDetail, TraceFilter, TraceSummary,
+};
 use clawscope_core::query::{
     EventFilter, SearchHit, SessionFilter, SessionSummary, StoreStats, StoredEvent, UsageFilter,
 };
@@ -20,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_text_index_cursor.sql"),
     include_str!("../../migrations/sqlite/0003_usage_hourly.sql"),
+    include_str!("../../migrations/sqlite/0004_telemetry.sql"),
 ];
 
 /// Secondary indexes on `events` (also created by migration 1); re-created on open in
@@ -159,6 +166,44 @@ impl Store for SqliteStore {
         self.conn
             .execute_batch("PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(TRUNCATE);")?;
         Ok(())
+    }
+
+    fn apply_telemetry(&mut self, t: &Telemetry) -> Result<TelemetryStats> {
+        let tx =
+            rusqlite::Transaction::new(&mut self.conn, rusqlite::TransactionBehavior::Immediate)?;
+        let mut rollups = rollup::Rollups::default();
+        let stats = telemetry::apply(&tx, t, &mut rollups)?;
+        rollups.flush(&tx)?;
+        tx.commit()?;
+        Ok(stats)
+    }
+
+    fn prune_telemetry(&mut self, before_ms: i64) -> Result<PruneStats> {
+        let tx =
+            rusqlite::Transaction::new(&mut self.conn, rusqlite::TransactionBehavior::Immediate)?;
+        let stats = telemetry::prune(&tx, before_ms)?;
+        tx.commit()?;
+        Ok(stats)
+    }
+
+    fn traces(&self, filter: &TraceFilter) -> Result<Vec<TraceSummary>> {
+        telemetry_read::traces(&self.conn, filter)
+    }
+
+    fn trace(&self, trace_id: &str) -> Result<Option<TraceDetail>> {
+        telemetry_read::trace(&self.conn, trace_id)
+    }
+
+    fn metric_series(&self, q: &SeriesQuery) -> Result<SeriesResult> {
+        telemetry_read::series(&self.conn, q)
+    }
+
+    fn metric_names(&self) -> Result<Vec<MetricInfo>> {
+        telemetry_read::metric_names(&self.conn)
+    }
+
+    fn telemetry_counts(&self) -> Result<TelemetryCounts> {
+        telemetry_read::counts(&self.conn)
     }
 
     fn max_seq(&self) -> Result<i64> {

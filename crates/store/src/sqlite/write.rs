@@ -32,7 +32,7 @@ fn fingerprint(ev: &Event) -> i64 {
     }
 }
 
-const INSERT_SQL: &str = "INSERT INTO events (idh, id, ts, kind, source, gateway, agent, project, session_key,
+pub(super) const INSERT_SQL: &str = "INSERT INTO events (idh, id, ts, kind, source, gateway, agent, project, session_key,
     session_id, parent_session_key, channel, run_id, message_id, request_id, provider, model, api,
     input, output, cache_read, cache_write, cache_write_1h, reasoning, context_used, context_max,
     start_ms, end_ms, duration_ms, ttft_ms, tool_name, tool_call_id, tool_args, tool_result, tool_is_error,
@@ -44,7 +44,7 @@ const INSERT_SQL: &str = "INSERT INTO events (idh, id, ts, kind, source, gateway
   ON CONFLICT (idh) DO NOTHING";
 
 /// Bind every column of `ev` in INSERT_SQL order and run `stmt`.
-fn exec_event(
+pub(super) fn exec_event(
     stmt: &mut rusqlite::CachedStatement<'_>,
     idh: &[u8; 16],
     ev: &Event,
@@ -130,6 +130,9 @@ pub(super) fn apply(conn: &mut Connection, batch: &Batch) -> Result<ApplyStats> 
     let tx = Transaction::new(conn, rusqlite::TransactionBehavior::Immediate)?;
     let mut stats = ApplyStats::default();
     let mut rollups = Rollups::default();
+    // Usage first stored from OTLP spans is superseded by its transcript copy.
+    let spans_hold_usage: bool =
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM otel_usage)", [], |r| r.get(0))?;
     {
         let mut insert = tx.prepare_cached(INSERT_SQL)?;
         for ev in &batch.events {
@@ -138,6 +141,9 @@ pub(super) fn apply(conn: &mut Connection, batch: &Batch) -> Result<ApplyStats> 
             if exec_event(&mut insert, &idh, ev, fp)? == 1 {
                 stats.inserted += 1;
                 rollups.add(ev, 1);
+                if spans_hold_usage {
+                    super::telemetry::supersede(&tx, ev, &mut rollups)?;
+                }
                 continue;
             }
             if ev.merge == Merge::KeepFirst {
