@@ -65,8 +65,11 @@ pub enum Command {
     /// Cost spikes against a rolling baseline, expensive sessions, hourly burn.
     Anomalies(AnomalyArgs),
     /// Serve the JSON API and the live feed, following the sources as they are written
-    /// (file changes, the gateway WebSocket, the native event stream).
+    /// (file changes, the gateway WebSocket, the native event stream), and receive
+    /// OpenTelemetry (OTLP) traces, metrics and logs.
     Serve(ServeArgs),
+    /// Traces received over OTLP: a listing, or one trace as a span tree with its logs.
+    Traces(TracesArgs),
     /// Follow a running `clawscope serve`: a live, colored feed of events.
     Tail(TailArgs),
     /// A one-line live status (sessions active / hung / errored, gateway, last event).
@@ -192,6 +195,45 @@ pub struct ShowArgs {
     /// Show full tool arguments and results.
     #[arg(long)]
     pub full: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TracesArgs {
+    /// Show this trace (32 hex digits) as a span tree instead of listing traces.
+    pub trace_id: Option<String>,
+    /// Only traces from this service (`service.name`).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Root span name contains this text.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Only traces at least this long (milliseconds).
+    #[arg(long, value_name = "MS")]
+    pub min_ms: Option<f64>,
+    /// Only traces with an error span.
+    #[arg(long)]
+    pub errors: bool,
+    /// Only traces linked to this session key.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Started at or after (YYYY-MM-DD, YYYYMMDD or RFC 3339, in --timezone).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Started before (same forms).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// IANA time zone for times shown and given (default: config, then the system zone).
+    #[arg(long, short = 'z')]
+    pub timezone: Option<String>,
+    /// Rows to list.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// With a trace id: show span attributes too.
+    #[arg(long)]
+    pub full: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

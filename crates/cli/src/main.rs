@@ -51,6 +51,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Show(a) => commands::show::run(&ctx, a, &mut out)?,
         Command::Search(a) => commands::sessions::search(&ctx, a, &mut out)?,
         Command::Anomalies(a) => commands::sessions::anomalies(&ctx, a, &mut out)?,
+        Command::Traces(a) => commands::traces::run(&ctx, a, &mut out)?,
         Command::Serve(a) => {
             drop(out);
             return commands::serve::run(ctx, a);

@@ -8,4 +8,5 @@ pub mod sessions;
 pub mod show;
 pub mod status;
 pub mod tail;
+pub mod traces;
 pub mod watch;
