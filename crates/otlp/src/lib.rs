@@ -62,11 +62,7 @@ impl Config {
                     .or_else(|| v.strip_prefix("bearer "))
             })
             .map(str::trim);
-        let header = self
-            .token_header
-            .as_deref()
-            .and_then(&get)
-            .map(str::trim);
+        let header = self.token_header.as_deref().and_then(&get).map(str::trim);
         [bearer, header]
             .into_iter()
             .flatten()

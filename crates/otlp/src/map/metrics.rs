@@ -3,6 +3,7 @@
 //! into increases and notice restarts.
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
     metric::Data, number_data_point::Value as Number, AggregationTemporality, NumberDataPoint,
 };
@@ -42,79 +43,105 @@ pub fn map_metrics(req: &ExportMetricsServiceRequest) -> (Vec<MetricPoint>, Reje
                     Some(p) if p.time_ns > 0 => out.push(p),
                     _ => rejected.add("metric point without a time or a finite value"),
                 };
+                // One point of this metric: the series identity plus its reading.
+                let at = |kind,
+                          cumulative: bool,
+                          attrs: &[KeyValue],
+                          start: u64,
+                          time: u64,
+                          value: f64| {
+                    MetricPoint {
+                        kind: Some(kind),
+                        cumulative,
+                        monotonic: kind != MetricKind::Gauge,
+                        attrs: object(attrs),
+                        start_ns: ns(start),
+                        time_ns: ns(time),
+                        value,
+                        ..base.clone()
+                    }
+                };
                 match &m.data {
                     Some(Data::Gauge(g)) => {
                         for p in &g.data_points {
-                            push(number(p).map(|v| MetricPoint {
-                                kind: Some(MetricKind::Gauge),
-                                attrs: object(&p.attributes),
-                                start_ns: ns(p.start_time_unix_nano),
-                                time_ns: ns(p.time_unix_nano),
-                                value: v,
-                                ..base.clone()
+                            push(number(p).map(|v| {
+                                at(
+                                    MetricKind::Gauge,
+                                    false,
+                                    &p.attributes,
+                                    p.start_time_unix_nano,
+                                    p.time_unix_nano,
+                                    v,
+                                )
                             }));
                         }
                     }
                     Some(Data::Sum(s)) => {
+                        let cum = cumulative(s.aggregation_temporality);
                         for p in &s.data_points {
                             push(number(p).map(|v| MetricPoint {
-                                kind: Some(MetricKind::Sum),
-                                cumulative: cumulative(s.aggregation_temporality),
                                 monotonic: s.is_monotonic,
-                                attrs: object(&p.attributes),
-                                start_ns: ns(p.start_time_unix_nano),
-                                time_ns: ns(p.time_unix_nano),
-                                value: v,
-                                ..base.clone()
+                                ..at(
+                                    MetricKind::Sum,
+                                    cum,
+                                    &p.attributes,
+                                    p.start_time_unix_nano,
+                                    p.time_unix_nano,
+                                    v,
+                                )
                             }));
                         }
                     }
                     Some(Data::Histogram(h)) => {
+                        let cum = cumulative(h.aggregation_temporality);
                         for p in &h.data_points {
                             let buckets_ok = p.bucket_counts.is_empty()
                                 || p.bucket_counts.len() == p.explicit_bounds.len() + 1;
+                            let sum = p.sum.filter(|s| s.is_finite()).unwrap_or(0.0);
                             push(buckets_ok.then(|| MetricPoint {
-                                kind: Some(MetricKind::Histogram),
-                                cumulative: cumulative(h.aggregation_temporality),
-                                monotonic: true,
-                                attrs: object(&p.attributes),
-                                start_ns: ns(p.start_time_unix_nano),
-                                time_ns: ns(p.time_unix_nano),
-                                value: p.sum.filter(|s| s.is_finite()).unwrap_or(0.0),
                                 count: Some(p.count),
                                 bounds: p.explicit_bounds.clone(),
                                 buckets: p.bucket_counts.clone(),
-                                ..base.clone()
+                                ..at(
+                                    MetricKind::Histogram,
+                                    cum,
+                                    &p.attributes,
+                                    p.start_time_unix_nano,
+                                    p.time_unix_nano,
+                                    sum,
+                                )
                             }));
                         }
                     }
                     Some(Data::ExponentialHistogram(h)) => {
+                        let cum = cumulative(h.aggregation_temporality);
                         for p in &h.data_points {
+                            let sum = p.sum.filter(|s| s.is_finite()).unwrap_or(0.0);
                             push(Some(MetricPoint {
-                                kind: Some(MetricKind::ExpHistogram),
-                                cumulative: cumulative(h.aggregation_temporality),
-                                monotonic: true,
-                                attrs: object(&p.attributes),
-                                start_ns: ns(p.start_time_unix_nano),
-                                time_ns: ns(p.time_unix_nano),
-                                value: p.sum.filter(|s| s.is_finite()).unwrap_or(0.0),
                                 count: Some(p.count),
-                                ..base.clone()
+                                ..at(
+                                    MetricKind::ExpHistogram,
+                                    cum,
+                                    &p.attributes,
+                                    p.start_time_unix_nano,
+                                    p.time_unix_nano,
+                                    sum,
+                                )
                             }));
                         }
                     }
                     Some(Data::Summary(s)) => {
                         for p in &s.data_points {
                             push(p.sum.is_finite().then(|| MetricPoint {
-                                kind: Some(MetricKind::Summary),
-                                cumulative: true,
-                                monotonic: true,
-                                attrs: object(&p.attributes),
-                                start_ns: ns(p.start_time_unix_nano),
-                                time_ns: ns(p.time_unix_nano),
-                                value: p.sum,
                                 count: Some(p.count),
-                                ..base.clone()
+                                ..at(
+                                    MetricKind::Summary,
+                                    true,
+                                    &p.attributes,
+                                    p.start_time_unix_nano,
+                                    p.time_unix_nano,
+                                    p.sum,
+                                )
                             }));
                         }
                     }

@@ -21,6 +21,18 @@ fn n(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
     Ok(r.get::<_, i64>(i)?.max(0) as u64)
 }
 
+/// Input, output, cache read, cache write and reasoning in five columns from `i`.
+fn tokens_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Tokens> {
+    Ok(Tokens {
+        input: n(r, i)?,
+        output: n(r, i + 1)?,
+        cache_read: n(r, i + 2)?,
+        cache_write: n(r, i + 3)?,
+        cache_write_1h: 0,
+        reasoning: n(r, i + 4)?,
+    })
+}
+
 fn trace_from_row(r: &Row<'_>) -> rusqlite::Result<TraceSummary> {
     let start: i64 = r.get(3)?;
     let end: i64 = r.get(4)?;
@@ -33,14 +45,7 @@ fn trace_from_row(r: &Row<'_>) -> rusqlite::Result<TraceSummary> {
         spans: n(r, 5)?,
         errors: n(r, 6)?,
         session_key: r.get(7)?,
-        tokens: Tokens {
-            input: n(r, 8)?,
-            output: n(r, 9)?,
-            cache_read: n(r, 10)?,
-            cache_write: n(r, 11)?,
-            cache_write_1h: 0,
-            reasoning: n(r, 12)?,
-        },
+        tokens: tokens_at(r, 8)?,
         cost_usd: r.get(13)?,
     })
 }
@@ -105,14 +110,7 @@ fn span_from_row(r: &Row<'_>) -> rusqlite::Result<StoredSpan> {
             model: r.get(13)?,
             provider: r.get(14)?,
             tool_name: r.get(15)?,
-            tokens: Tokens {
-                input: n(r, 16)?,
-                output: n(r, 17)?,
-                cache_read: n(r, 18)?,
-                cache_write: n(r, 19)?,
-                cache_write_1h: 0,
-                reasoning: n(r, 20)?,
-            },
+            tokens: tokens_at(r, 16)?,
             cost_usd: r.get(21)?,
             attrs: r.get(23)?,
             resource: r.get(24)?,
