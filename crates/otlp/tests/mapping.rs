@@ -266,3 +266,51 @@ fn metrics_keep_temporality_attributes_and_buckets_and_refuse_bad_points() {
         (vec![100.0, 1000.0], vec![1, 2, 0])
     );
 }
+
+#[test]
+fn openclaws_own_model_call_spans_leave_usage_to_its_usage_spans() {
+    let spans = vec![
+        span(
+            1,
+            None,
+            "openclaw.model.call",
+            vec![i("gen_ai.usage.input_tokens", 10)],
+        ),
+        span(
+            2,
+            None,
+            "chat claude-sonnet-4-5",
+            vec![
+                s("gen_ai.operation.name", "chat"),
+                i("gen_ai.usage.input_tokens", 10),
+                i("openclaw.model_call.time_to_first_byte_ms", 300),
+            ],
+        ),
+        span(
+            3,
+            None,
+            "chat claude-sonnet-4-5",
+            vec![
+                s("gen_ai.operation.name", "chat"),
+                i("gen_ai.usage.input_tokens", 10),
+            ],
+        ),
+    ];
+    let req = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: resource(),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let (t, _) = signal::traces(&req);
+    let events: Vec<bool> = t.spans.iter().map(|s| s.event.is_some()).collect();
+    assert_eq!(events, [false, false, true]);
+    assert!(t
+        .spans
+        .iter()
+        .all(|s| s.class == Some(SpanClass::ModelCall) && s.tokens.input == 10));
+}

@@ -179,6 +179,15 @@ fn map_span(span: &Span, res: &super::ResourceIdentity) -> Option<SpanRecord> {
     Some(rec)
 }
 
+/// Whether a model-call span is OpenClaw's own (`openclaw.model.call`, or the GenAI-named
+/// form carrying OpenClaw's model-call attributes).
+fn openclaw_model_call(rec: &SpanRecord, a: &Attrs<'_>) -> bool {
+    rec.name == "openclaw.model.call"
+        || a.0
+            .iter()
+            .any(|kv| kv.key.starts_with("openclaw.model_call.") || kv.key == "openclaw.transport")
+}
+
 /// The normalized event a span stands for: a model call with usage, a tool run, or an
 /// agent run. Other spans live only in the trace store.
 fn derive_event(
@@ -189,7 +198,11 @@ fn derive_event(
 ) -> Option<Event> {
     let class = rec.class?;
     let kind = match class {
-        SpanClass::Usage | SpanClass::ModelCall if !rec.tokens.is_zero() => {
+        SpanClass::Usage if !rec.tokens.is_zero() => EventKind::AssistantMessage,
+        // OpenClaw reports each call's usage once, on `openclaw.model.usage`; its own
+        // model-call spans (by name, or `{op} {model}` with its attributes) may repeat
+        // it per request or per turn, so only other apps' model calls count.
+        SpanClass::ModelCall if !rec.tokens.is_zero() && !openclaw_model_call(rec, a) => {
             EventKind::AssistantMessage
         }
         SpanClass::Tool | SpanClass::Exec => EventKind::ToolFinished,
