@@ -6,8 +6,9 @@
 //! data. A 200 is sent only after the data is stored.
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -32,7 +33,22 @@ pub fn router(sink: Sink, cfg: Config) -> Router {
         .route("/v1/metrics", post(metrics))
         .route("/v1/logs", post(logs))
         .layer(DefaultBodyLimit::max(raw_limit))
+        // Outside the handlers' body extractor: a request without the token is refused
+        // before any of its body is read (or buffered).
+        .route_layer(middleware::from_fn_with_state(cfg.clone(), require_token))
         .with_state(Receiver { sink, cfg })
+}
+
+async fn require_token(State(cfg): State<Config>, req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    if !cfg.authorized(|name| headers.get(name).and_then(|v| v.to_str().ok())) {
+        return error(
+            None,
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong token".into(),
+        );
+    }
+    next.run(req).await
 }
 
 async fn traces(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> Response {
@@ -72,13 +88,6 @@ fn decode_status(e: &DecodeError) -> StatusCode {
 
 async fn export(r: Receiver, signal: Signal, headers: HeaderMap, body: Bytes) -> Response {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if !r.cfg.authorized(get) {
-        return error(
-            None,
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong token".into(),
-        );
-    }
     let enc = match decode::encoding(get("content-type")) {
         Ok(e) => e,
         Err(e) => return error(None, decode_status(&e), e.to_string()),
