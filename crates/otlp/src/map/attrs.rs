@@ -6,6 +6,9 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use serde_json::Value;
 
+/// Counts (tokens, exit codes) at or above this are refused as implausible.
+pub const MAX_COUNT: u64 = 1 << 50;
+
 /// Nesting deeper than this is cut (hostile payloads cannot blow the stack).
 const MAX_DEPTH: usize = 16;
 
@@ -107,9 +110,12 @@ impl<'a> Attrs<'a> {
         })
     }
 
-    /// The first of `keys` present as a non-negative count.
+    /// The first of `keys` present as a plausible count: non-negative and below
+    /// [`MAX_COUNT`] (larger values are garbage, not usage, and would not survive storage).
     pub fn count(&self, keys: &[&str]) -> Option<u64> {
-        self.f64(keys).filter(|v| *v >= 0.0).map(|v| v as u64)
+        self.f64(keys)
+            .filter(|v| (0.0..MAX_COUNT as f64).contains(v))
+            .map(|v| v as u64)
     }
 }
 
@@ -137,6 +143,9 @@ mod tests {
         assert_eq!(a.str(&["a", "b"]).as_deref(), Some("x"));
         assert_eq!(a.count(&["d", "n"]), Some(12));
         assert_eq!(a.f64(&["missing"]), None);
+        let huge = vec![kv("t", Any::DoubleValue(1e300)), kv("n", Any::IntValue(-3))];
+        assert_eq!(Attrs(&huge).count(&["t"]), None);
+        assert_eq!(Attrs(&huge).count(&["n"]), None);
     }
 
     #[test]
