@@ -1162,7 +1162,7 @@ fn usage_seen_twice_in_one_trace_is_one_event() {
 }
 
 #[test]
-#[ignore = "known bug: a trace's summary adds the tokens of every usage span, also of one that repeats another span of the same trace (store telemetry.rs, apply)"]
+
 fn usage_seen_twice_in_one_trace_counts_once_in_the_trace_summary() {
     let sb = Sandbox::new();
     let s = Serve::start(&sb, &[]);

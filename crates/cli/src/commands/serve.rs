@@ -42,6 +42,23 @@ fn gateway_target(ctx: &Ctx, a: &ServeArgs) -> Option<GatewayConfig> {
     Some(GatewayConfig::new(url, token))
 }
 
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM (how service managers stop a process), so
+/// either ends with the writer's round finished and the store closed cleanly.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
     check_bind(a.listen, a.token.as_deref())?;
     let retention = Some(a.otlp.telemetry_retention_days).filter(|d| *d > 0);
@@ -118,9 +135,7 @@ pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
         let stop = Arc::new(tokio::sync::Notify::new());
         super::otlp::start(&a.otlp, a.token.as_deref(), tx.clone(), stop.clone()).await?;
         eprintln!("clawscope API on http://{} (Ctrl-C to stop)", a.listen);
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
+        let shutdown = stop_signal();
         serve(a.listen, state, shutdown).await?;
         stop.notify_waiters();
         Ok(())

@@ -27,12 +27,15 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_text_index_cursor.sql"),
     include_str!("../../migrations/sqlite/0003_usage_hourly.sql"),
     include_str!("../../migrations/sqlite/0004_telemetry.sql"),
+    include_str!("../../migrations/sqlite/0005_transcript_usage_index.sql"),
 ];
 
-/// Secondary indexes on `events` (also created by migration 1); re-created on open in
+/// Secondary indexes on `events` (also created by migrations 1 and 5); re-created on open in
 /// case a bulk load that deferred them was interrupted.
 const SECONDARY_INDEXES: &str = "CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
-    CREATE INDEX IF NOT EXISTS events_session_ts ON events(session_key, ts);";
+    CREATE INDEX IF NOT EXISTS events_session_ts ON events(session_key, ts);
+    CREATE INDEX IF NOT EXISTS events_transcript_usage ON events(input, output, ts)
+        WHERE kind = 'message.assistant' AND source <> 'otel';";
 
 /// A clawscope store in one SQLite file (or in memory).
 pub struct SqliteStore {
@@ -156,6 +159,7 @@ impl Store for SqliteStore {
         // if a bulk load was cut short. Checkpoints are batched while it runs.
         self.conn.execute_batch(
             "DROP INDEX IF EXISTS events_ts; DROP INDEX IF EXISTS events_session_ts;
+             DROP INDEX IF EXISTS events_transcript_usage;
              PRAGMA wal_autocheckpoint = 16384;",
         )?;
         Ok(())

@@ -119,14 +119,23 @@ pub(super) fn apply(
             None => None,
         };
         let mut event_id = None;
+        // A second span of the same call in this trace adds nothing to its totals.
+        let mut in_trace_already = false;
         if let Some(ev) = &span.event {
             let mut ev = ev.clone();
             if let Some(k) = &session_key {
                 ev.session_key = k.clone();
             }
             match counted_elsewhere(tx, span, &ev)? {
-                Some((id, key)) => {
+                Some(counted) => {
                     stats.usage_matched += 1;
+                    let (id, key) = match counted {
+                        Counted::Transcript(id, key) => (id, key),
+                        Counted::Twin(id, key) => {
+                            in_trace_already = true;
+                            (id, key)
+                        }
+                    };
                     event_id = Some(id);
                     if !key.starts_with("otel:") {
                         session_key = Some(key);
@@ -178,7 +187,8 @@ pub(super) fn apply(
         if session_key.is_some() && (d.session_key.is_none() || span.parent_span_id.is_none()) {
             d.session_key = session_key.clone();
         }
-        if span.event.as_ref().and_then(|e| e.kind) == Some(EventKind::AssistantMessage) {
+        let usage = span.event.as_ref().and_then(|e| e.kind) == Some(EventKind::AssistantMessage);
+        if usage && !in_trace_already {
             let t = &span.tokens;
             d.tokens.input += t.input;
             d.tokens.output += t.output;
@@ -196,17 +206,52 @@ pub(super) fn apply(
     Ok(stats)
 }
 
-/// The id and session of an event that already counts this span's usage: a
-/// transcript entry with the same tokens near in time, or a usage span of the same
-/// trace with the same tokens.
+/// Where a usage span's tokens are already counted.
+enum Counted {
+    /// By a transcript entry (id, session key).
+    Transcript(String, String),
+    /// By another usage span of the same trace (its event id, session key).
+    Twin(String, String),
+}
+
+/// The event that already counts this span's usage: a transcript entry with the same
+/// tokens near in time (found through the `events_transcript_usage` index), or a
+/// usage span of the same trace with the same tokens.
 fn counted_elsewhere(
     tx: &Transaction<'_>,
     span: &SpanRecord,
     ev: &Event,
-) -> Result<Option<(String, String)>> {
+) -> Result<Option<Counted>> {
     if ev.kind != Some(EventKind::AssistantMessage) {
         return Ok(None);
     }
+    let t = &ev.tokens;
+    if let Some((id, key)) = transcript_copy(tx, ev)? {
+        return Ok(Some(Counted::Transcript(id, key)));
+    }
+    let twin: Option<(String, String)> = tx
+        .prepare_cached(
+            "SELECT e.id, e.session_key FROM otel_usage u JOIN events e ON e.seq = u.seq
+             WHERE u.trace_id = ?1 AND u.input = ?2 AND u.output = ?3 AND u.cache_read = ?4
+               AND u.cache_write = ?5 LIMIT 1",
+        )?
+        .query_row(
+            params![
+                span.trace_id,
+                t.input as i64,
+                t.output as i64,
+                t.cache_read as i64,
+                t.cache_write as i64
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(twin.map(|(id, key)| Counted::Twin(id, key)))
+}
+
+/// The first transcript entry with `ev`'s tokens within the match window of it and a
+/// compatible model: its id and session.
+fn transcript_copy(tx: &Transaction<'_>, ev: &Event) -> Result<Option<(String, String)>> {
     let t = &ev.tokens;
     let mut stmt = tx.prepare_cached(
         "SELECT id, session_key, model FROM events
@@ -236,24 +281,7 @@ fn counted_elsewhere(
             return Ok(Some((id, key)));
         }
     }
-    let twin: Option<(String, String)> = tx
-        .prepare_cached(
-            "SELECT e.id, e.session_key FROM otel_usage u JOIN events e ON e.seq = u.seq
-             WHERE u.trace_id = ?1 AND u.input = ?2 AND u.output = ?3 AND u.cache_read = ?4
-               AND u.cache_write = ?5 LIMIT 1",
-        )?
-        .query_row(
-            params![
-                span.trace_id,
-                t.input as i64,
-                t.output as i64,
-                t.cache_read as i64,
-                t.cache_write as i64
-            ],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    Ok(twin)
+    Ok(None)
 }
 
 fn remember_usage(tx: &Transaction<'_>, span: &SpanRecord, ev: &Event) -> Result<()> {
@@ -676,6 +704,67 @@ mod tests {
         l.buckets = Some(vec![1, 1, 0]);
         let (dv, dc, db) = increase(&p, &l);
         assert_eq!((dv, dc, db), (20.0, Some(4), Some(vec![0, 2, 2])));
+    }
+
+    /// A transcript entry and a usage span of the same call, `apart` ms apart, the
+    /// transcript ending `before_hour` ms before a whole hour.
+    fn matched_across(apart: i64, before_hour: i64) -> u64 {
+        use crate::{Batch, Store};
+        let ts = 1_790_002_800_000 - before_hour;
+        assert_eq!(1_790_002_800_000 % HOUR_MS, 0);
+        let mut store = super::super::SqliteStore::open_in_memory().unwrap();
+        let mut transcript = Event {
+            id: "t1".into(),
+            ts_ms: ts,
+            kind: Some(EventKind::AssistantMessage),
+            source: Some(SourceKind::OpenClaw),
+            session_key: "agent:main:main".into(),
+            ..Event::default()
+        };
+        transcript.tokens.input = 1200;
+        transcript.tokens.output = 300;
+        store
+            .apply(&Batch {
+                events: vec![transcript.clone()],
+                ..Batch::default()
+            })
+            .unwrap();
+        let mut ev = transcript;
+        ev.id = "otel:a:b".into();
+        ev.ts_ms = ts + apart;
+        ev.source = Some(SourceKind::Otel);
+        ev.session_key = "otel:h".into();
+        let span = SpanRecord {
+            trace_id: "a".repeat(32),
+            span_id: "b".repeat(16),
+            name: "openclaw.model.usage".into(),
+            kind: "internal",
+            start_ns: ev.ts_ms * 1_000_000,
+            end_ns: ev.ts_ms * 1_000_000,
+            tokens: ev.tokens,
+            attrs: "{}".into(),
+            resource: "{}".into(),
+            event: Some(ev),
+            ..SpanRecord::default()
+        };
+        store
+            .apply_telemetry(&Telemetry {
+                spans: vec![span],
+                ..Telemetry::default()
+            })
+            .unwrap()
+            .usage_matched
+    }
+
+    #[test]
+    fn transcript_entries_match_within_the_window_across_hours() {
+        // In the window, in the hour before the span's and in the one after it.
+        assert_eq!(matched_across(8 * 60_000, 60_000), 1);
+        assert_eq!(matched_across(-8 * 60_000, -60_000), 1);
+        assert_eq!(matched_across(MATCH_WINDOW_MS, 0), 1);
+        // Outside the window.
+        assert_eq!(matched_across(MATCH_WINDOW_MS + 1, 60_000), 0);
+        assert_eq!(matched_across(-MATCH_WINDOW_MS - 1, -60_000), 0);
     }
 
     #[test]
