@@ -151,8 +151,16 @@ impl Bus {
 
     /// Publish committed events (in sequence order).
     pub fn publish_events(&self, events: &[StoredEvent]) {
+        // The sequence moves first: a client that subscribes after the check below
+        // starts after these events (it asked for "from now", or catches up from the
+        // store), so skipping the rendering when nobody listens loses nothing.
         for e in events {
             self.last_seq.fetch_max(e.seq, Ordering::SeqCst);
+        }
+        if self.tx.receiver_count() == 0 {
+            return;
+        }
+        for e in events {
             let _ = self.tx.send(Arc::new(Message::event(e)));
         }
     }
