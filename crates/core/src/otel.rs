@@ -401,21 +401,6 @@ pub struct SeriesResult {
     pub groups: Vec<SeriesGroup>,
 }
 
-/// Telemetry counts for status views.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct TelemetryCounts {
-    /// Spans stored.
-    pub spans: u64,
-    /// Traces known (kept after their spans expire).
-    pub traces: u64,
-    /// Metric series.
-    pub series: u64,
-    /// Metric points stored.
-    pub points: u64,
-    /// Log records stored.
-    pub logs: u64,
-}
-
 /// What a retention pass removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PruneStats {

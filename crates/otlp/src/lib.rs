@@ -66,13 +66,8 @@ impl Config {
         [bearer, header]
             .into_iter()
             .flatten()
-            .any(|g| same(g.as_bytes(), token.as_bytes()))
+            .any(|g| clawscope_core::redact::same_secret(g, token))
     }
-}
-
-/// Equal-time comparison.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -4,16 +4,9 @@
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use clawscope_core::redact::same_secret;
 
 use crate::{ApiError, AppState};
-
-/// Equal-time comparison of two byte strings.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 pub async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(token) = state.token.as_deref() else {
@@ -26,7 +19,7 @@ pub async fn require_token(State(state): State<AppState>, req: Request, next: Ne
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     match given {
-        Some(g) if same(g.as_bytes(), token.as_bytes()) => next.run(req).await,
+        Some(g) if same_secret(g, token) => next.run(req).await,
         _ => ApiError::Unauthorized.into_response(),
     }
 }

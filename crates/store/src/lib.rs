@@ -9,8 +9,8 @@ pub mod sqlite;
 
 pub use clawscope_core::batch::Batch;
 use clawscope_core::otel::{
-    MetricInfo, PruneStats, SeriesQuery, SeriesResult, Telemetry, TelemetryCounts, TelemetryStats,
-    TraceDetail, TraceFilter, TraceSummary,
+    MetricInfo, PruneStats, SeriesQuery, SeriesResult, Telemetry, TelemetryStats, TraceDetail,
+    TraceFilter, TraceSummary,
 };
 use clawscope_core::query::{
     EventFilter, SearchHit, SessionFilter, SessionSummary, StoreStats, StoredEvent, UsageFilter,
@@ -103,8 +103,6 @@ pub trait Store: Send {
     fn metric_series(&self, q: &SeriesQuery) -> Result<SeriesResult>;
     /// Metric names known, with their kind, unit and series count.
     fn metric_names(&self) -> Result<Vec<MetricInfo>>;
-    /// Telemetry row counts.
-    fn telemetry_counts(&self) -> Result<TelemetryCounts>;
     /// Hint that a large load into an empty store follows: a backend may defer
     /// secondary indexes until [`Store::end_bulk`]. Queries stay correct either way.
     fn begin_bulk(&mut self) -> Result<()> {

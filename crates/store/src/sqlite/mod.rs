@@ -13,8 +13,8 @@ use rusqlite::Connection;
 
 use crate::{ApplyStats, Batch, Result, Store, StoreError};
 use clawscope_core::otel::{
-    MetricInfo, PruneStats, SeriesQuery, SeriesResult, Telemetry, TelemetryCounts, TelemetryStats,
-    TraceDetail, TraceFilter, TraceSummary,
+    MetricInfo, PruneStats, SeriesQuery, SeriesResult, Telemetry, TelemetryStats, TraceDetail,
+    TraceFilter, TraceSummary,
 };
 use clawscope_core::query::{
     EventFilter, SearchHit, SessionFilter, SessionSummary, StoreStats, StoredEvent, UsageFilter,
@@ -204,10 +204,6 @@ impl Store for SqliteStore {
 
     fn metric_names(&self) -> Result<Vec<MetricInfo>> {
         telemetry_read::metric_names(&self.conn)
-    }
-
-    fn telemetry_counts(&self) -> Result<TelemetryCounts> {
-        telemetry_read::counts(&self.conn)
     }
 
     fn max_seq(&self) -> Result<i64> {

@@ -7,8 +7,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use clawscope_core::otel::{
     span_kind, LogRecord, MetricInfo, MetricKind, SeriesGroup, SeriesQuery, SeriesResult,
-    SeriesStep, SpanClass, SpanRecord, StoredSpan, TelemetryCounts, TraceDetail, TraceFilter,
-    TraceSummary,
+    SeriesStep, SpanClass, SpanRecord, StoredSpan, TraceDetail, TraceFilter, TraceSummary,
 };
 use clawscope_core::Tokens;
 
@@ -389,21 +388,6 @@ pub(super) fn metric_names(conn: &Connection) -> Result<Vec<MetricInfo>> {
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// Row counts.
-pub(super) fn counts(conn: &Connection) -> Result<TelemetryCounts> {
-    let c = |table: &str| -> Result<u64> {
-        let sql = format!("SELECT count(*) FROM {table}");
-        Ok(conn.query_row(&sql, [], |r| r.get::<_, i64>(0))?.max(0) as u64)
-    };
-    Ok(TelemetryCounts {
-        spans: c("spans")?,
-        traces: c("traces")?,
-        series: c("metric_series")?,
-        points: c("metric_points")?,
-        logs: c("otel_logs")?,
-    })
 }
 
 #[cfg(test)]
