@@ -136,7 +136,12 @@ impl Ctx {
 
     /// The report time zone: --timezone, config, $TZ / system zone, UTC.
     pub fn timezone(&self, w: &Window) -> Result<Tz> {
-        if let Some(name) = w.timezone.as_ref().or(self.config.timezone.as_ref()) {
+        self.zone(w.timezone.as_deref())
+    }
+
+    /// The time zone `name` (a --timezone value), else config, $TZ / system zone, UTC.
+    pub fn zone(&self, name: Option<&str>) -> Result<Tz> {
+        if let Some(name) = name.or(self.config.timezone.as_deref()) {
             return name.parse::<Tz>().map_err(|_| {
                 anyhow::anyhow!(
                     "unknown time zone {name:?} (use an IANA name like Europe/Berlin or UTC)"

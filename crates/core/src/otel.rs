@@ -214,8 +214,10 @@ pub struct LogRecord {
     pub service: String,
     /// Attributes as a JSON object.
     pub attrs: String,
-    /// The session or conversation id the record names.
+    /// The session or conversation id the record names (as received).
     pub session_hint: Option<String>,
+    /// The session it was linked to (as stored).
+    pub session_key: Option<String>,
 }
 
 /// Telemetry received in one request, written in one transaction.

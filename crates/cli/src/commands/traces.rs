@@ -9,23 +9,10 @@ use clawscope_core::otel::{TraceDetail, TraceFilter, TraceSummary};
 use clawscope_core::redact::mask;
 use clawscope_store::Store;
 
-use crate::args::{TracesArgs, Window};
+use crate::args::TracesArgs;
 use crate::commands::sessions::when;
 use crate::context::{parse_bound, Ctx};
 use crate::render::{clean, num, usd, Table};
-
-fn window(a: &TracesArgs) -> Window {
-    Window {
-        since: a.since.clone(),
-        until: a.until.clone(),
-        timezone: a.timezone.clone(),
-        source: Default::default(),
-        json: a.json,
-        csv: false,
-        no_db: false,
-        offline: true,
-    }
-}
 
 /// Milliseconds as `850 ms`, `12.4 s` or `3m05s`.
 pub fn duration(ms: f64) -> String {
@@ -41,7 +28,7 @@ pub fn duration(ms: f64) -> String {
 
 pub fn run(ctx: &Ctx, a: &TracesArgs, out: &mut impl Write) -> Result<()> {
     let store = ctx.open_store()?;
-    let tz = ctx.timezone(&window(a))?;
+    let tz = ctx.zone(a.timezone.as_deref())?;
     match &a.trace_id {
         Some(id) => show(&store, id, a, tz, out),
         None => list(&store, a, tz, out),

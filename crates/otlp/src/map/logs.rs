@@ -41,6 +41,7 @@ pub fn map_logs(req: &ExportLogsServiceRequest) -> (Vec<LogRecord>, Rejected) {
                     service: res.service.clone(),
                     attrs: object(&r.attributes),
                     session_hint: session_hint(&a).or_else(|| res.session.clone()),
+                    session_key: None,
                 });
             }
         }

@@ -205,7 +205,8 @@ pub(super) fn trace(conn: &Connection, trace_id: &str) -> Result<Option<TraceDet
                 span_id: r.get(5)?,
                 service: r.get(6)?,
                 attrs: r.get(7)?,
-                session_hint: r.get(8)?,
+                session_hint: None,
+                session_key: r.get(8)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
