@@ -8,51 +8,25 @@
 
 mod common;
 
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use common::serve::{free_addr, wait_until, Server, WAIT};
 use common::Sandbox;
 use serde_json::{json, Value};
-
-/// How long anything expected may take to show up.
-const WAIT: Duration = Duration::from_secs(10);
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64
-}
-
-/// A loopback address nobody listens on right now.
-fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-/// Poll `f` until it yields, failing after `timeout`.
-fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let end = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < end,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn append(path: &Path, text: &str) {
@@ -67,84 +41,16 @@ fn append(path: &Path, text: &str) {
 // ---------------------------------------------------------------------------
 // The server under test
 
-/// A running `clawscope serve`; killed when dropped.
-struct Serve {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-}
+/// The server under test, with what these tests ask of it.
+type Serve = Server;
 
-impl Serve {
-    fn start(sb: &Sandbox, global: &[&str], args: &[&str]) -> Serve {
-        let addr = free_addr();
-        let log = sb.path("serve.log");
-        let mut cmd = sb.cmd();
-        cmd.env_remove("CLAWSCOPE_TOKEN")
-            .env_remove("OPENCLAW_GATEWAY_TOKEN")
-            .env(
-                "CLAWSCOPE_LOG",
-                "info,clawscope_live=debug,clawscope_server=debug",
-            )
-            .args(global)
-            .arg("serve")
-            .arg("--listen")
-            .arg(addr.to_string())
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).unwrap());
-        let child = cmd.spawn().expect("spawn clawscope serve");
-        let mut s = Serve { child, addr, log };
-        wait_until("the API to answer", WAIT, || {
-            s.assert_running();
-            s.try_get("/api/v1/health").ok()
-        });
-        s
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn try_get(&self, path: &str) -> Result<Value, String> {
-        let r = ureq::get(&self.url(path))
-            .timeout(WAIT)
-            .call()
-            .map_err(|e| e.to_string())?;
-        r.into_json::<Value>().map_err(|e| e.to_string())
-    }
-
-    fn get(&self, path: &str) -> Value {
-        self.try_get(path)
-            .unwrap_or_else(|e| panic!("GET {path}: {e}\n{}", self.log_text()))
-    }
-
+impl Server {
     /// Stored events (`/api/v1/events?<query>`).
     fn events(&self, query: &str) -> Vec<Value> {
         self.get(&format!("/api/v1/events?limit=1000&{query}"))["rows"]
             .as_array()
             .expect("rows")
             .clone()
-    }
-
-    fn assert_running(&mut self) {
-        if let Some(st) = self.child.try_wait().unwrap() {
-            panic!("serve exited ({st}):\n{}", self.log_text());
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- serve log ---\n{}", self.log_text());
-        }
     }
 }
 

@@ -6,13 +6,11 @@
 
 mod common;
 
-use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
 
+use common::serve::{free_addr, wait_until, Server, WAIT};
 use common::Sandbox;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -23,7 +21,6 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use serde_json::{json, Value};
 
-const WAIT: Duration = Duration::from_secs(10);
 const JSON: &str = "application/json";
 const PROTOBUF: &str = "application/x-protobuf";
 
@@ -32,24 +29,6 @@ fn now_ns() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64
-}
-
-fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-fn wait_until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let end = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// A fresh random-looking id of `bytes` bytes as hex (unique per call in this process).
@@ -75,85 +54,68 @@ fn hex_id(bytes: usize) -> String {
 
 /// A running `clawscope serve` with its OTLP/HTTP receiver; killed when dropped.
 struct Serve {
-    child: Child,
-    api: SocketAddr,
+    server: Server,
     otlp: SocketAddr,
-    log: PathBuf,
     token: Option<String>,
     /// Valid probe traces sent so far (each one trace).
     probes: Vec<String>,
 }
 
+impl std::ops::Deref for Serve {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.server
+    }
+}
+
+impl std::ops::DerefMut for Serve {
+    fn deref_mut(&mut self) -> &mut Server {
+        &mut self.server
+    }
+}
+
 impl Serve {
     fn start(sb: &Sandbox, args: &[&str]) -> Serve {
-        let (api, otlp, grpc) = (free_addr(), free_addr(), free_addr());
-        let log = sb.path("serve.log");
+        let (otlp, grpc) = (free_addr(), free_addr());
         std::fs::create_dir_all(sb.path("openclaw")).unwrap();
         std::fs::create_dir_all(sb.path("claude")).unwrap();
         let token = args
             .iter()
             .position(|a| *a == "--otlp-token")
             .map(|i| args[i + 1].to_string());
-        let child = sb
-            .cmd()
-            .env_remove("CLAWSCOPE_TOKEN")
-            .env_remove("CLAWSCOPE_OTLP_TOKEN")
-            .env("CLAWSCOPE_LOG", "info,clawscope_otlp=debug")
-            .arg("--openclaw-dir")
-            .arg(sb.path("openclaw"))
-            .arg("--claude-dir")
-            .arg(sb.path("claude"))
-            .args(["serve", "--no-gateway", "--no-event-socket", "--listen"])
-            .arg(api.to_string())
-            .arg("--otlp-http")
-            .arg(otlp.to_string())
-            .arg("--otlp-grpc")
-            .arg(grpc.to_string())
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).unwrap())
-            .spawn()
-            .expect("spawn clawscope serve");
+        let (oc, cl) = (sb.path("openclaw"), sb.path("claude"));
+        let global = [
+            "--openclaw-dir",
+            oc.to_str().unwrap(),
+            "--claude-dir",
+            cl.to_str().unwrap(),
+        ];
+        let (otlp_s, grpc_s) = (otlp.to_string(), grpc.to_string());
+        let mut serve_args = vec![
+            "--no-gateway",
+            "--no-event-socket",
+            "--otlp-http",
+            &otlp_s,
+            "--otlp-grpc",
+            &grpc_s,
+        ];
+        serve_args.extend_from_slice(args);
         let mut s = Serve {
-            child,
-            api,
+            server: Server::start(sb, &global, &serve_args),
             otlp,
-            log,
             token,
             probes: Vec::new(),
         };
-        wait_until("the API to answer", || {
-            s.assert_running();
-            s.try_get("/api/v1/health").ok()
-        });
-        wait_until("the OTLP receiver to answer", || {
+        wait_until("the OTLP receiver to answer", WAIT, || {
             s.assert_running();
             TcpStream::connect(s.otlp).ok()
         });
         s
     }
 
-    fn try_get(&self, path: &str) -> Result<Value, String> {
-        ureq::get(&format!("http://{}{path}", self.api))
-            .timeout(WAIT)
-            .call()
-            .map_err(|e| e.to_string())?
-            .into_json::<Value>()
-            .map_err(|e| e.to_string())
-    }
-
-    fn get(&self, path: &str) -> Value {
-        self.try_get(path)
-            .unwrap_or_else(|e| panic!("GET {path}: {e}\n{}", self.log_text()))
-    }
-
     /// The status of `GET path` on the API.
     fn get_status(&self, path: &str) -> u16 {
-        match ureq::get(&format!("http://{}{path}", self.api))
-            .timeout(WAIT)
-            .call()
-        {
+        match ureq::get(&self.url(path)).timeout(WAIT).call() {
             Ok(r) => r.status(),
             Err(ureq::Error::Status(code, _)) => code,
             Err(e) => panic!("GET {path}: {e}"),
@@ -237,32 +199,12 @@ impl Serve {
         self.assert_running();
     }
 
-    fn assert_running(&mut self) {
-        if let Some(st) = self.child.try_wait().unwrap() {
-            panic!("serve exited ({st}):\n{}", self.log_text());
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
     /// Peak resident memory of the server (Linux), in bytes.
     fn peak_rss(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
         let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some(kb * 1024)
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- serve log ---\n{}", self.log_text());
-        }
     }
 }
 

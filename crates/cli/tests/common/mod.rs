@@ -1,6 +1,8 @@
 //! Helpers for running the real binary against real files.
 #![allow(dead_code)]
 
+pub mod serve;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
