@@ -15,6 +15,7 @@ pub mod query;
 pub mod redact;
 pub mod report;
 pub mod skip;
+pub mod stats;
 
 pub use model::{
     Cost, CostSource, ErrorInfo, Event, EventKind, Merge, ModelRef, SessionMeta, SourceKind,

@@ -16,6 +16,7 @@ use clawscope_core::query::{
     EventFilter, SearchHit, SessionFilter, SessionSummary, StoreStats, StoredEvent, UsageFilter,
 };
 use clawscope_core::report::{UsageBucket, UsageEntry};
+use clawscope_core::stats::{ActivityBucket, FlowEdge, ToolStat};
 
 pub use sqlite::SqliteStore;
 
@@ -103,6 +104,15 @@ pub trait Store: Send {
     fn metric_series(&self, q: &SeriesQuery) -> Result<SeriesResult>;
     /// Metric names known, with their kind, unit and series count.
     fn metric_names(&self) -> Result<Vec<MetricInfo>>;
+    /// Per-tool calls, failures, duration percentiles and newest failure, most called
+    /// first, from the whole history or from the UTC day holding `since_ms` on.
+    fn tool_stats(&self, since_ms: Option<i64>) -> Result<Vec<ToolStat>>;
+    /// Hourly activity from the hour holding `since_ms` to before `until_ms`, oldest
+    /// first; only hours with something in them.
+    fn activity(&self, since_ms: i64, until_ms: Option<i64>) -> Result<Vec<ActivityBucket>>;
+    /// Channel → agent → model → tool flow edges, from the whole history or from the UTC
+    /// day holding `since_ms` on.
+    fn flow(&self, since_ms: Option<i64>) -> Result<Vec<FlowEdge>>;
     /// Hint that a large load into an empty store follows: a backend may defer
     /// secondary indexes until [`Store::end_bulk`]. Queries stay correct either way.
     fn begin_bulk(&mut self) -> Result<()> {

@@ -1,5 +1,7 @@
 //! The embedded SQLite backend (WAL), the default store.
 
+mod dashboard;
+mod dashboard_read;
 mod read;
 mod rollup;
 mod telemetry;
@@ -20,6 +22,7 @@ use clawscope_core::query::{
     EventFilter, SearchHit, SessionFilter, SessionSummary, StoreStats, StoredEvent, UsageFilter,
 };
 use clawscope_core::report::{UsageBucket, UsageEntry};
+use clawscope_core::stats::{ActivityBucket, FlowEdge, ToolStat};
 
 /// Migrations in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -28,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0003_usage_hourly.sql"),
     include_str!("../../migrations/sqlite/0004_telemetry.sql"),
     include_str!("../../migrations/sqlite/0005_transcript_usage_index.sql"),
+    include_str!("../../migrations/sqlite/0006_dashboard_rollups.sql"),
 ];
 
 /// Secondary indexes on `events` (also created by migrations 1 and 5); re-created on open in
@@ -95,6 +99,9 @@ impl SqliteStore {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
+            if i + 1 == dashboard::MIGRATION {
+                dashboard::backfill(&tx)?;
+            }
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
             tracing::info!(version = i + 1, "store migrated");
@@ -204,6 +211,18 @@ impl Store for SqliteStore {
 
     fn metric_names(&self) -> Result<Vec<MetricInfo>> {
         telemetry_read::metric_names(&self.conn)
+    }
+
+    fn tool_stats(&self, since_ms: Option<i64>) -> Result<Vec<ToolStat>> {
+        dashboard_read::tool_stats(&self.conn, since_ms)
+    }
+
+    fn activity(&self, since_ms: i64, until_ms: Option<i64>) -> Result<Vec<ActivityBucket>> {
+        dashboard_read::activity(&self.conn, since_ms, until_ms)
+    }
+
+    fn flow(&self, since_ms: Option<i64>) -> Result<Vec<FlowEdge>> {
+        dashboard_read::flow(&self.conn, since_ms)
     }
 
     fn max_seq(&self) -> Result<i64> {

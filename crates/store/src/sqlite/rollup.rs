@@ -137,6 +137,7 @@ pub(super) struct Rollups {
     usage: HashMap<u64, (UsageKey, Sums)>,
     sessions: HashMap<String, SessionDelta>,
     models: HashMap<String, HashSet<String>>,
+    dashboard: super::dashboard::Dashboard,
 }
 
 fn s(o: &Option<String>) -> String {
@@ -146,6 +147,7 @@ fn s(o: &Option<String>) -> String {
 impl Rollups {
     /// Count `ev` in (sign = 1) or out (sign = -1).
     pub(super) fn add(&mut self, ev: &Event, sign: i64) {
+        self.dashboard.add(ev, sign);
         let kind = ev.kind.unwrap_or(EventKind::Other);
         let source = ev.source.map(|s| s.as_str()).unwrap_or("unknown");
         if kind == EventKind::AssistantMessage {
@@ -344,6 +346,6 @@ impl Rollups {
                 sm.execute(params![k, m])?;
             }
         }
-        Ok(())
+        self.dashboard.flush(tx)
     }
 }
