@@ -39,6 +39,21 @@ pub struct Config {
     /// Model price overrides (exact model id → USD per million tokens).
     #[serde(default)]
     pub prices: BTreeMap<String, PriceOverride>,
+    /// Spending limits the dashboard shows the totals against.
+    #[serde(default)]
+    pub budget: BudgetConfig,
+}
+
+/// `[budget]`: USD per day, week and month.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// Per day.
+    pub daily_usd: Option<f64>,
+    /// Per week.
+    pub weekly_usd: Option<f64>,
+    /// Per month.
+    pub monthly_usd: Option<f64>,
 }
 
 impl Config {

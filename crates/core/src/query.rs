@@ -48,6 +48,12 @@ pub enum SessionOrder {
     Cost,
     /// Most tokens first.
     Tokens,
+    /// Most events first.
+    Events,
+    /// Most recently started first.
+    FirstActivity,
+    /// By session key, A to Z.
+    Key,
 }
 
 /// Session listing filter.
@@ -59,8 +65,18 @@ pub struct SessionFilter {
     pub key_contains: Option<String>,
     /// Only children of this session.
     pub parent: Option<String>,
+    /// Only sessions on this channel.
+    pub channel: Option<String>,
+    /// Only sessions that used this model.
+    pub model: Option<String>,
+    /// Only sessions with this stored gateway status.
+    pub status: Option<String>,
+    /// Sessions whose key is in this list also match `key_contains` (full-text hits).
+    pub also_keys: Vec<String>,
     /// Order.
     pub order: SessionOrder,
+    /// Reverse the order (smallest / oldest / Z first).
+    pub reverse: bool,
     /// Page size.
     pub limit: usize,
     /// Rows to skip.

@@ -237,6 +237,10 @@ fn session_filter(q: &HashMap<String, String>) -> Result<SessionFilter, ApiError
         order,
         limit: params::limit(p(q, "limit"), "limit", 50)?,
         offset: params::offset(p(q, "offset"))?,
+        channel: p(q, "channel").map(str::to_string),
+        model: p(q, "model").map(str::to_string),
+        status: p(q, "status").map(str::to_string),
+        ..SessionFilter::default()
     })
 }
 

@@ -1,25 +1,55 @@
-//! Bearer-token check. No request header other than `Authorization` is consulted:
-//! X-Forwarded-For, Forwarded or Host never grant access.
+//! Access check. With a token set, a request needs `Authorization: Bearer <token>` or
+//! the dashboard's sign-in cookie. No other header is consulted: X-Forwarded-For,
+//! Forwarded or Host never grant access. Browsers asking for a page are sent to the
+//! sign-in form; everything else gets 401.
 
 use axum::extract::{Request, State};
+use axum::http::header;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use clawscope_core::redact::same_secret;
 
 use crate::{ApiError, AppState};
+
+/// Paths open without a sign-in: the form itself and the static assets it uses.
+fn is_public(path: &str) -> bool {
+    path == "/login" || path.starts_with("/assets/")
+}
+
+/// Whether the request is for the JSON API (401) rather than a page (redirect).
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/v1/")
+}
 
 pub async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(token) = state.token.as_deref() else {
         return next.run(req).await;
     };
-    let given = req
+    let path = req.uri().path();
+    if is_public(path) {
+        return next.run(req).await;
+    }
+    let bearer = req
         .headers()
-        .get(axum::http::header::AUTHORIZATION)
+        .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    match given {
-        Some(g) if same_secret(g, token) => next.run(req).await,
-        _ => ApiError::Unauthorized.into_response(),
+    let ok = match bearer {
+        Some(g) => same_secret(g, token),
+        None => state.logins.session_of(req.headers()).is_some(),
+    };
+    if ok {
+        return next.run(req).await;
     }
+    if is_api(path) || req.method() != axum::http::Method::GET {
+        return ApiError::Unauthorized.into_response();
+    }
+    let here = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let next_q: String = serde_urlencoded::to_string([("next", here)]).unwrap_or_default();
+    Redirect::to(&format!("/login?{next_q}")).into_response()
 }

@@ -8,6 +8,7 @@ mod live;
 mod params;
 mod stream;
 mod telemetry;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,8 @@ pub struct AppState {
     started_ms: i64,
     bus: Option<Arc<Bus>>,
     gateway: Option<GatewayStatusFn>,
+    ui: Arc<ui::UiConfig>,
+    logins: Arc<ui::Logins>,
 }
 
 impl AppState {
@@ -41,6 +44,8 @@ impl AppState {
             started_ms: chrono::Utc::now().timestamp_millis(),
             bus: None,
             gateway: None,
+            ui: Arc::new(ui::UiConfig::default()),
+            logins: Arc::new(ui::Logins::default()),
         }
     }
 
@@ -53,6 +58,12 @@ impl AppState {
     /// Serve the gateway client's status.
     pub fn with_gateway(mut self, status: GatewayStatusFn) -> AppState {
         self.gateway = Some(status);
+        self
+    }
+
+    /// What the dashboard may show beyond the store.
+    pub fn with_ui(mut self, config: ui::UiConfig) -> AppState {
+        self.ui = Arc::new(config);
         self
     }
 
@@ -73,12 +84,14 @@ impl AppState {
     }
 }
 
-/// The API router.
+/// The API and dashboard router.
 pub fn router(state: AppState) -> Router {
-    api::routes(state.clone()).layer(axum::middleware::from_fn_with_state(
-        state,
-        auth::require_token,
-    ))
+    api::routes(state.clone())
+        .merge(ui::routes().with_state(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            auth::require_token,
+        ))
 }
 
 /// Why the server refused to start.

@@ -1,6 +1,7 @@
 //! `clawscope serve`: the JSON API and live feed, with one writer that follows the
 //! sources (file changes, the gateway WebSocket, the native event stream).
 
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use clawscope_ingest::discover::{gateway_config, Env};
 use clawscope_ingest::{Pricer, SourceSelect};
 use clawscope_live::gateway_ws::{self, GatewayConfig, GatewayStatus};
 use clawscope_live::{event_socket, follow, TrackerConfig, Work, Writer};
+use clawscope_server::ui::{Budgets, UiConfig};
 use clawscope_server::{check_bind, serve, AppState};
 
 use crate::args::ServeArgs;
@@ -40,6 +42,33 @@ fn gateway_target(ctx: &Ctx, a: &ServeArgs) -> Option<GatewayConfig> {
         .clone()
         .or_else(|| found.and_then(|c| c.token));
     Some(GatewayConfig::new(url, token))
+}
+
+/// What the dashboard shows beyond the store: workspaces (from openclaw.json, else
+/// `<state dir>/workspace`), gateway logs, budgets, time zone.
+fn ui_config(ctx: &Ctx) -> Result<UiConfig> {
+    let env = Env::from_process();
+    let mut workspaces: Vec<PathBuf> = Vec::new();
+    for root in &ctx.roots.openclaw {
+        let ws = gateway_config(root, &env)
+            .and_then(|c| c.workspace)
+            .unwrap_or_else(|| root.join("workspace"));
+        if ws.is_dir() && !workspaces.contains(&ws) {
+            workspaces.push(ws);
+        }
+    }
+    let b = &ctx.config.budget;
+    Ok(UiConfig {
+        workspaces,
+        logs: ctx.roots.logs.clone(),
+        budgets: Budgets {
+            day_usd: b.daily_usd,
+            week_usd: b.weekly_usd,
+            month_usd: b.monthly_usd,
+        },
+        tz: ctx.zone(None)?,
+        store_path: Some(ctx.store_path.clone()),
+    })
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM (how service managers stop a process), so
@@ -93,7 +122,9 @@ pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
     tracing::info!(watched = follower.watched.len(), "following sources");
 
     let reader = ctx.open_store()?;
-    let mut state = AppState::new(Box::new(reader), a.token.clone()).with_bus(bus.clone());
+    let mut state = AppState::new(Box::new(reader), a.token.clone())
+        .with_bus(bus.clone())
+        .with_ui(ui_config(&ctx)?);
     let gateway = gateway_target(&ctx, a);
     let status = Arc::new(RwLock::new(GatewayStatus::default()));
     if gateway.is_some() {
@@ -134,7 +165,10 @@ pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
         }
         let stop = Arc::new(tokio::sync::Notify::new());
         super::otlp::start(&a.otlp, a.token.as_deref(), tx.clone(), stop.clone()).await?;
-        eprintln!("clawscope API on http://{} (Ctrl-C to stop)", a.listen);
+        eprintln!(
+            "clawscope dashboard and API on http://{} (Ctrl-C to stop)",
+            a.listen
+        );
         let shutdown = stop_signal();
         serve(a.listen, state, shutdown).await?;
         stop.notify_waiters();

@@ -35,7 +35,7 @@ pub fn list(ctx: &Ctx, a: &SessionsArgs, out: &mut impl Write) -> Result<()> {
             SessionOrder::LastActivity
         },
         limit: a.top.unwrap_or(a.limit),
-        offset: 0,
+        ..SessionFilter::default()
     };
     let rows = store.sessions(&f)?;
     let mut total = UsageTotals::default();

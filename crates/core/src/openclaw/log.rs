@@ -77,6 +77,46 @@ pub fn parse_log_line(line: &[u8]) -> Result<Option<Event>, SkipReason> {
     }))
 }
 
+/// One log line of any level, for a live tail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogView {
+    /// When (epoch ms), when the line says.
+    pub ts_ms: Option<i64>,
+    /// tslog level id (0 silly … 6 fatal).
+    pub level_id: u64,
+    /// Level name (`INFO`, `WARN`...).
+    pub level: String,
+    /// Subsystem, when the first argument names one.
+    pub subsystem: Option<String>,
+    /// The message.
+    pub message: String,
+}
+
+/// Parse any line for display; `None` when it is not a tslog JSON object.
+pub fn view_line(line: &[u8]) -> Option<LogView> {
+    let l: Line<'_> = serde_json::from_slice(line).ok()?;
+    let when = l.time.map(str::to_string).or(l.meta.date.clone());
+    let subsystem = l
+        .first
+        .as_deref()
+        .filter(|f| f.starts_with('{'))
+        .and_then(|f| serde_json::from_str::<serde_json::Value>(f).ok())
+        .and_then(|v| v.get("subsystem")?.as_str().map(str::to_string));
+    Some(LogView {
+        ts_ms: when
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|d| d.timestamp_millis()),
+        level_id: l.meta.level_id,
+        level: l.meta.level.unwrap_or_else(|| "INFO".into()),
+        subsystem,
+        message: truncate(
+            l.message.as_deref().or(l.first.as_deref()).unwrap_or(""),
+            4000,
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +132,15 @@ mod tests {
         assert!(ev.attrs.unwrap().contains("\"subsystem\":\"plugins\""));
         assert_eq!(ev.error.unwrap().message.as_deref(), Some("boom"));
         assert_eq!(parse_log_line(b"{oops"), Err(SkipReason::InvalidJson));
+        let v = view_line(info).unwrap();
+        assert_eq!(
+            (v.level.as_str(), v.level_id, v.message.as_str()),
+            ("INFO", 3, "x")
+        );
+        assert_eq!(
+            view_line(err).unwrap().subsystem.as_deref(),
+            Some("plugins")
+        );
+        assert_eq!(view_line(b"plain text"), None);
     }
 }

@@ -307,9 +307,28 @@ fn session_where(f: &SessionFilter, args: &mut Vec<Value>) -> String {
     }
     if let Some(k) = &f.key_contains {
         args.push(Value::Text(k.clone()));
+        let n = args.len();
+        let mut any =
+            format!("instr(r.session_key, ?{n}) > 0 OR instr(coalesce(m.label, ''), ?{n}) > 0");
+        for key in &f.also_keys {
+            args.push(Value::Text(key.clone()));
+            any.push_str(&format!(" OR r.session_key = ?{}", args.len()));
+        }
+        w.push(format!("({any})"));
+    }
+    if let Some(c) = &f.channel {
+        args.push(Value::Text(c.clone()));
+        w.push(format!("m.channel = ?{}", args.len()));
+    }
+    if let Some(s) = &f.status {
+        args.push(Value::Text(s.clone()));
+        w.push(format!("m.status = ?{}", args.len()));
+    }
+    if let Some(model) = &f.model {
+        args.push(Value::Text(model.clone()));
         w.push(format!(
-            "(instr(r.session_key, ?{n}) > 0 OR instr(coalesce(m.label, ''), ?{n}) > 0)",
-            n = args.len()
+            "EXISTS (SELECT 1 FROM session_models sm WHERE sm.session_key = r.session_key AND sm.model = ?{})",
+            args.len()
         ));
     }
     if let Some(p) = &f.parent {
@@ -325,14 +344,18 @@ fn session_where(f: &SessionFilter, args: &mut Vec<Value>) -> String {
 pub(super) fn sessions(conn: &Connection, f: &SessionFilter) -> Result<Vec<SessionSummary>> {
     let mut args = Vec::new();
     let w = session_where(f, &mut args);
-    let order = match f.order {
-        SessionOrder::LastActivity => "r.last_ts DESC",
-        SessionOrder::Cost => "r.cost_total DESC",
-        SessionOrder::Tokens => "(r.input + r.output + r.cache_read + r.cache_write) DESC",
+    let (order, desc) = match f.order {
+        SessionOrder::LastActivity => ("r.last_ts", true),
+        SessionOrder::Cost => ("r.cost_total", true),
+        SessionOrder::Tokens => ("(r.input + r.output + r.cache_read + r.cache_write)", true),
+        SessionOrder::Events => ("r.events", true),
+        SessionOrder::FirstActivity => ("r.first_ts", true),
+        SessionOrder::Key => ("r.session_key", false),
     };
+    let dir = if desc != f.reverse { "DESC" } else { "ASC" };
     let limit = if f.limit == 0 { -1 } else { f.limit as i64 };
     let sql = format!(
-        "{SESSION_SELECT} WHERE {w} ORDER BY {order}, r.session_key LIMIT {limit} OFFSET {}",
+        "{SESSION_SELECT} WHERE {w} ORDER BY {order} {dir}, r.session_key {dir} LIMIT {limit} OFFSET {}",
         f.offset
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -437,10 +460,14 @@ pub(super) fn search(conn: &Connection, q: &str, limit: usize) -> Result<Vec<Sea
 }
 
 pub(super) fn stats(conn: &Connection) -> Result<StoreStats> {
-    let (events, last): (i64, Option<i64>) =
-        conn.query_row("SELECT count(*), max(ts) FROM events", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+    // The session rollup counts every stored event; summing its rows is constant time
+    // where count(*) over millions of events is not.
+    let events: i64 = conn.query_row(
+        "SELECT coalesce(sum(events), 0) FROM session_rollup",
+        [],
+        |r| r.get(0),
+    )?;
+    let last: Option<i64> = conn.query_row("SELECT max(ts) FROM events", [], |r| r.get(0))?;
     let sessions: i64 = conn.query_row(
         "SELECT count(*) FROM session_rollup WHERE events > 0",
         [],

@@ -1,0 +1,94 @@
+//! The web dashboard: server-rendered pages (askama templates in `templates/`), a small
+//! hand-written script and style sheet (`assets/`), SVG charts drawn here. Pages read
+//! the store through [`AppState::read`] like the JSON API; the script only fetches
+//! server-rendered fragments and listens to the live feed.
+
+mod assets;
+mod chrome;
+mod crons;
+mod flow;
+mod fmt;
+mod health;
+mod login;
+mod logs;
+mod memory;
+mod overview;
+mod render;
+mod rows;
+mod session;
+mod sessions;
+mod svg;
+mod timeline;
+mod tools;
+mod traces;
+mod usage;
+
+use std::path::PathBuf;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::AppState;
+
+pub use login::Logins;
+
+/// Monthly, weekly and daily spending limits shown against the totals (USD).
+#[derive(Debug, Clone, Default)]
+pub struct Budgets {
+    /// Per day.
+    pub day_usd: Option<f64>,
+    /// Per week.
+    pub week_usd: Option<f64>,
+    /// Per month.
+    pub month_usd: Option<f64>,
+}
+
+/// What the dashboard shows beyond the store: files it may read, limits, time zone.
+#[derive(Debug, Clone)]
+pub struct UiConfig {
+    /// Agent workspaces (their `*.md` and `memory/*.md` are shown read-only).
+    pub workspaces: Vec<PathBuf>,
+    /// Gateway logs: directories of daily logs or single files.
+    pub logs: Vec<PathBuf>,
+    /// Spending limits.
+    pub budgets: Budgets,
+    /// Time zone for days and hours.
+    pub tz: chrono_tz::Tz,
+    /// The store file (its size is shown on the health page).
+    pub store_path: Option<PathBuf>,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            workspaces: Vec::new(),
+            logs: Vec::new(),
+            budgets: Budgets::default(),
+            tz: chrono_tz::UTC,
+            store_path: None,
+        }
+    }
+}
+
+/// The dashboard's routes (auth is applied by the caller's middleware).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(overview::page))
+        .route("/sessions", get(sessions::page))
+        .route("/sessions/{key}", get(session::page))
+        .route("/sessions/{key}/events", get(session::fragment))
+        .route("/usage", get(usage::page))
+        .route("/usage/export", get(usage::export))
+        .route("/flow", get(flow::page))
+        .route("/tools", get(tools::page))
+        .route("/crons", get(crons::page))
+        .route("/logs", get(logs::page))
+        .route("/logs/tail", get(logs::tail))
+        .route("/memory", get(memory::page))
+        .route("/health", get(health::page))
+        .route("/traces", get(traces::page))
+        .route("/traces/{id}", get(traces::detail))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/assets/{name}", get(assets::serve))
+}
