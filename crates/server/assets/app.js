@@ -29,6 +29,11 @@
     });
   }
 
+  // Filters that apply as soon as they change.
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (s) {
+    s.addEventListener("change", function () { if (s.form) s.form.submit(); });
+  });
+
   // Parse server HTML without running anything in it.
   function parse(html) {
     return new DOMParser().parseFromString(html, "text/html");
