@@ -153,7 +153,16 @@ pub struct LoginPage {
 /// Where to go after signing in: a local path only (no `//host`, no scheme).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        // Browsers drop tabs and line breaks before resolving a URL, so `/\t/host` would
+        // become `//host`: anything but printable ASCII is refused outright.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.bytes().all(|b| (0x21..0x7f).contains(&b)) =>
+        {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }
