@@ -309,6 +309,8 @@ def page_common(b, srv, name, path, page, shot=None, cookie=None, dark=True):
     check(f"[{name}] GET {path} answers 200 text/html", status == 200
           and "text/html" in (headers.get("Content-Type") or ""),
           f"HTTP {status} {headers.get('Content-Type')!r}")
+    ok, csp = csp_ok(headers)
+    check(f"[{name}] Content-Security-Policy: script-src 'self', no 'unsafe-inline'", ok, repr(csp))
     ok = b.get(srv.url + path, page, timeout=5 if status == 200 else 0.5)
     found = b.js("const m = document.querySelector('main#page'); return m && m.dataset.page")
     check(f"[{name}] <main id=page data-page={page}>", ok, f"found data-page={found!r}")
@@ -729,6 +731,71 @@ def audit(b, name, expect_text=None):
         check(f"[hostile {name}] the markup is shown as text", not missing, f"not shown: {missing}")
 
 
+def self_test(b):
+    """The hostile-content audit and the CSP check must catch a page that puts the same
+    content into its markup raw, without a CSP (served here, not by clawscope)."""
+    import http.server as hs
+    import threading
+    hostile = " ".join(fx.PAYLOADS + fx.EXTRA)
+    page = (f'<!doctype html><html><body><main id="page"><div id="timeline">{hostile}'
+            f'</div></main></body></html>').encode()
+
+    class H(hs.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *a):
+            pass
+
+    srv = hs.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}/"
+        b.d.get(url)
+        time.sleep(0.3)
+        r = b.js(DOM_AUDIT)
+        caught = {x.split(":")[0].split("[")[0] for x in r["bad"]}
+        check("[self-test] the audit catches raw markup (script, img, a, svg, iframe) and a script "
+              "that ran", {"script", "img", "a", "svg", "iframe"} <= caught and r["pwned"] is not None,
+              f"caught {r['bad']} __pwned={r['pwned']}")
+        _, headers, _ = http(url)
+        check("[self-test] the CSP check fails a page without one", not csp_ok(headers)[0])
+        check("[self-test] the CSP check fails 'unsafe-inline'", not csp_ok(
+            {"Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'"})[0])
+        b.console_errors()
+    finally:
+        srv.shutdown()
+
+
+def hostile_live(b, srv, oc_dir):
+    """A hostile line appended while the hostile session's page is open comes in through the
+    page's live update path (a fetched fragment moved into the page): still only text."""
+    b.get(srv.url + key_path(fx.HOSTILE_KEY), "session")
+    time.sleep(0.5)
+    b.console_errors()
+    marker = f"hostile-live-{int(time.time() * 1000)}"
+    path = os.path.join(oc_dir, "agents", "main", "sessions", f"{fx.HOSTILE_SESSION_ID}.jsonl")
+    fx.append_assistant(path, f"{marker} {' '.join(fx.PAYLOADS + fx.EXTRA)} key {fx.SECRET_KEY}")
+    t0, seen = time.monotonic(), None
+    while time.monotonic() - t0 < 3:
+        if b.js("""return [...document.querySelectorAll('#timeline .event')]
+                   .some(e => e.textContent.includes(arguments[0]))""", marker):
+            seen = time.monotonic() - t0
+            break
+        time.sleep(0.05)
+    check("[hostile live] a hostile line appended live appears on the open page", seen is not None,
+          f"{seen}")
+    time.sleep(0.3)
+    audit(b, "live", [fx.PAYLOADS[0], fx.PAYLOADS[1]])
+    src = b.d.page_source
+    leaks = [t for t in fx.SECRET_TELLS if t in src]
+    check("[secrets live] a key in a line appended live is masked on the page", not leaks, leaks)
+    end_page(b, "hostile live")
+
+
 def click_everything(b, url, scope, name):
     """Open every <details> and click every link inside `scope`, one by one, reloading the
     page between links; window.__pwned must stay undefined wherever a click lands."""
@@ -745,9 +812,9 @@ def click_everything(b, url, scope, name):
         try:
             b.js("arguments[0].scrollIntoView({block: 'center'})", links[i])
             links[i].click()
-        except WebDriverException as e:
-            fired.append(f"link {i} ({href}) not clickable: {str(e).splitlines()[0][:80]}")
-            continue
+        except WebDriverException:
+            # Hidden or covered: a script click follows the link all the same.
+            b.js("arguments[0].click()", links[i])
         time.sleep(0.15)
         p = b.js("return (typeof window.__pwned === 'undefined') ? null : String(window.__pwned)")
         if p is not None:
@@ -759,7 +826,7 @@ def click_everything(b, url, scope, name):
     audit(b, f"{name} (details opened)")
 
 
-def hostile(b, srv):
+def hostile(b, srv, oc_dir):
     key = fx.HOSTILE_KEY
     text = [fx.PAYLOADS[0], fx.PAYLOADS[1]]
     pages = [("session", key_path(key), "session", text),
@@ -793,6 +860,7 @@ def hostile(b, srv):
             end_page(b, f"hostile {name}")
     with Step("[hostile session links]"):
         click_everything(b, srv.url + key_path(key), "#timeline", "session timeline")
+        click_everything(b, srv.url + key_path(key), "main#page", "session page")
         end_page(b, "hostile session links")
     with Step("[hostile memory file]"):
         b.get(srv.url + "/memory", "memory")
@@ -812,6 +880,8 @@ def hostile(b, srv):
             click_everything(b, href, "main#page", "memory file")
             b.screenshot("hostile-memory-file")
             end_page(b, "hostile memory file")
+    with Step("[hostile live]"):
+        hostile_live(b, srv, oc_dir)
 
 
 # --- login --------------------------------------------------------------------------------
@@ -1011,7 +1081,8 @@ def main():
         with Step("[hostile]"):
             h = Browser(args, args.run, "hostile")
             browsers.append(h)
-            hostile(h, servers["hostile"])
+            self_test(h)
+            hostile(h, servers["hostile"], dirs["hostile"][0])
         with Step("[login]"):
             lb = Browser(args, args.run, "login")
             browsers.append(lb)
