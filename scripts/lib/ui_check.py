@@ -663,6 +663,71 @@ def clicks_and_live(b, srv, run_oc, parent, child):
     b.console_errors()
 
 
+def odd_key(b, srv, oc_dir):
+    """A session whose key has '#', '/', '?', '&', '%', '@', a space and non-ASCII: its link in
+    the list opens its page, its numbers are its own, and live updates reach it."""
+    key = fx.ODD_KEY
+    b.get(srv.url + "/sessions", "sessions")
+    link = b.js("""const tr = [...document.querySelectorAll('table#sessions tbody tr[data-session-key]')]
+                       .find(tr => tr.dataset.sessionKey === arguments[0]);
+                   return tr ? tr.querySelector('a.session-link') : null""", key)
+    if not check("[odd key] /sessions lists the session (data-session-key exact)", link):
+        return
+    link.click()
+    ok = True
+    try:
+        WebDriverWait(b.d, 5).until(lambda d: d.execute_script(
+            "const m = document.querySelector('main#page'); return m && m.dataset.sessionKey") == key)
+    except TimeoutException:
+        ok = False
+    got = b.js("const m = document.querySelector('main#page'); return m && m.dataset.sessionKey")
+    check("[odd key] its link opens its page (main[data-session-key] exact)", ok,
+          f"{b.d.current_url} → data-session-key {got!r}")
+    if not ok:
+        return
+    s = api(srv, f"/api/v1/sessions/{urllib.parse.quote(key, safe='')}")["session"]
+    num_check("[odd key] session-cost = /api/v1/sessions/:key", b.metric("session-cost"), s["cost_usd"])
+    num_check("[odd key] session-input = /api/v1/sessions/:key", b.metric("session-input"),
+              s["input_tokens"], 0)
+    time.sleep(0.5)
+    b.console_errors()
+    marker = f"odd-live-{int(time.time() * 1000)}"
+    fx.append_assistant(os.path.join(oc_dir, "agents", "main", "sessions",
+                                     f"{fx.ODD_SESSION_ID}.jsonl"), marker)
+    t0, seen = time.monotonic(), None
+    while time.monotonic() - t0 < 3:
+        if b.js("""return [...document.querySelectorAll('#timeline .event')]
+                   .some(e => e.textContent.includes(arguments[0]))""", marker):
+            seen = time.monotonic() - t0
+            break
+        time.sleep(0.05)
+    check("[odd key] a line appended live appears on its page within 1 s",
+          seen is not None and seen <= 1.0, f"{seen}")
+    b.screenshot("odd-key-session")
+    end_page(b, "odd key")
+
+
+def overview_live(b, srv, run_oc):
+    """The overview open while a reply is written: its totals follow within 2 s."""
+    b.get(srv.url + "/", "overview")
+    time.sleep(0.5)
+    b.console_errors()
+    before = b.metric("cost-total")[0]
+    fx.append_assistant(os.path.join(run_oc, fx.MAIN_FILE), f"overview-live-{int(time.time() * 1000)}")
+    t0, seen, want = time.monotonic(), None, None
+    while time.monotonic() - t0 < 4:
+        want = api(srv, "/api/summary")["all_time"]["cost_usd"]
+        got = b.metric("cost-total")[0]
+        if want != before and close(got, want):
+            seen = time.monotonic() - t0
+            break
+        time.sleep(0.1)
+    info("overview totals followed after " + (f"{seen * 1000:.0f} ms" if seen is not None else "> 4 s"))
+    check("[live] the open overview's cost-total follows a new reply within 2 s",
+          seen is not None and seen <= 2.0, f"before {before}, page {b.metric('cost-total')[0]}, API {want}")
+    end_page(b, "overview live")
+
+
 def wait_css(b, sel, timeout=5):
     try:
         WebDriverWait(b.d, timeout).until(lambda d: d.find_elements(By.CSS_SELECTOR, sel))
@@ -1038,13 +1103,14 @@ def main():
                       os.path.join(base, "workspace"))
         fx.prepare(legacy, state, *dirs[name])
     fx.add_hostile(*dirs["hostile"])
+    fx.add_odd_key(dirs["hostile"][0])
 
     servers = {"plain": Server("plain", args.bin, args.run, dirs["plain"][0]),
                "hostile": Server("hostile", args.bin, args.run, dirs["hostile"][0]),
                "auth": Server("auth", args.bin, args.run, dirs["auth"][0], token=TOKEN)}
     browsers = []
     try:
-        for name, n in (("plain", 4), ("hostile", 5), ("auth", 4)):
+        for name, n in (("plain", 4), ("hostile", 6), ("auth", 4)):
             servers[name].wait(n)
         srv = servers["plain"]
         print(f"clawscope serving the fixture at {srv.url} (hostile {servers['hostile'].url}, "
@@ -1074,6 +1140,8 @@ def main():
             keyboard(b, srv)
         with Step("[click/live]"):
             clicks_and_live(b, srv, dirs["plain"][0], parent, child["session_key"])
+        with Step("[overview live]"):
+            overview_live(b, srv, dirs["plain"][0])
         with Step("[phone]"):
             p = Browser(args, args.run, "phone", phone=True)
             browsers.append(p)
@@ -1083,6 +1151,8 @@ def main():
             browsers.append(h)
             self_test(h)
             hostile(h, servers["hostile"], dirs["hostile"][0])
+        with Step("[odd key]"):
+            odd_key(h, servers["hostile"], dirs["hostile"][0])
         with Step("[login]"):
             lb = Browser(args, args.run, "login")
             browsers.append(lb)

@@ -238,3 +238,37 @@ def add_hostile(dest, logs_dir, workspace):
         f.write(f"# Notes {HOSTILE_WORD}\n\n{hostile}\n\n[click me](javascript:window.__pwned=9)\n\n"
                 f"key: {SECRET_KEY}\n")
     return path
+
+
+# A session key with characters that need encoding in a path and a query string (channel
+# names and group ids end up in keys: '#', '/', '?', '&', '%', '@', spaces, non-ASCII).
+ODD_KEY = "agent:main:discord:channel:#ops/alerts?x=1&y=2%20z @g.us é"
+ODD_SESSION_ID = "0d0d0d0d-1e1e-4f4f-8a8a-2b2b2b2b2b2b"
+
+
+def add_odd_key(dest):
+    """A small session under ODD_KEY; returns its transcript path."""
+    sdir = os.path.join(dest, "agents", "main", "sessions")
+    idx_path = os.path.join(sdir, "sessions.json")
+    with open(idx_path, encoding="utf-8") as f:
+        idx = json.load(f)
+    t0 = 1795279895000
+    idx[ODD_KEY] = {"sessionId": ODD_SESSION_ID, "updatedAt": t0 + 2000, "sessionStartedAt": t0,
+                    "createdVia": "channel", "createdAt": t0, "model": "mock-model",
+                    "modelProvider": "mock", "status": "done", "chatType": "channel",
+                    "channel": "discord", "delivery": {"kind": "internal"}}
+    with open(idx_path, "w", encoding="utf-8") as f:
+        json.dump(idx, f, indent=2)
+    run = "1a2b3c4d-0000-4000-8000-00000000abcd"
+    lines = [{"type": "session", "version": 4, "id": ODD_SESSION_ID, "timestamp": iso(t0),
+              "cwd": "/home/dev/workspace/main"},
+             {"type": "model_change", "provider": "mock", "modelId": "mock-model",
+              "id": str(uuid.uuid4()), "parentId": None, "timestamp": iso(t0 + 10)}]
+    lines.append(user_line(lines[-1]["id"], "status of the alerts channel?", t0 + 100, run))
+    lines.append(assistant_line(lines[-1]["id"], "All quiet. MOCK-FINAL", t0 + 600, run,
+                                thinking="Simple message; no tools needed."))
+    path = os.path.join(sdir, f"{ODD_SESSION_ID}.jsonl")
+    with open(path, "w", encoding="utf-8") as f:
+        for line in lines:
+            f.write(json.dumps(line, separators=(",", ":")) + "\n")
+    return path
