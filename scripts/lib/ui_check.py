@@ -978,6 +978,18 @@ def login(b, srv, run_oc):
     ok, csp = csp_ok(h)
     check("[login] /login has the Content-Security-Policy", ok, repr(csp))
 
+    # No open redirect through the sign-in's next=.
+    for nxt in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "/\t/evil.example",
+                "javascript:alert(1)", "http:evil.example"):
+        st, h, _ = http(url + "/login", {"Content-Type": "application/x-www-form-urlencoded"},
+                        data=urllib.parse.urlencode({"token": TOKEN, "next": nxt}).encode(),
+                        method="POST")
+        loc = (h.get("Location") or "") if h else ""
+        target = urllib.parse.urlparse(urllib.parse.urljoin(url + "/login", loc))
+        check(f"[login] next={nxt!r} redirects within the dashboard", st in (302, 303, 307)
+              and loc.startswith("/") and not loc.startswith(("//", "/\\"))
+              and target.netloc == urllib.parse.urlparse(url).netloc, f"HTTP {st} Location {loc!r}")
+
     ignore = ("status of 401", "status of 403")
     b.d.get(url + "/")
     on_login = wait_css(b, "form#login input[name=token]")
@@ -1066,6 +1078,16 @@ def login(b, srv, run_oc):
         st, h, body = http(url + "/", {"Cookie": jar})
         check("[login] after logout the old cookie no longer opens pages",
               is_login_answer(st, h, body), f"HTTP {st}")
+    # A deep link opened signed out comes back to the same page after signing in.
+    with Step("[login deep link]"):
+        deep = key_path("agent:ops:main")
+        b.d.get(url + deep)
+        if check("[login] a deep link signed out shows the login form",
+                 wait_css(b, "form#login input[name=token]"), b.d.current_url):
+            b.d.find_element(By.CSS_SELECTOR, "form#login input[name=token]").send_keys(TOKEN)
+            submit(b, "form#login")
+            check("[login] ... and signing in lands on that page",
+                  wait_css(b, 'main#page[data-session-key="agent:ops:main"]'), b.d.current_url)
     b.console_errors(ignore)
 
 
