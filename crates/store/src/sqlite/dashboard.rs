@@ -7,9 +7,8 @@
 //! call only while no `tool.call` of the same session and call id is stored: it is then
 //! kept in `dash_tool_pending`, and the transcript copy withdraws it when it arrives.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -53,17 +52,41 @@ pub(super) fn latency_bucket(ms: i64) -> i64 {
     }
 }
 
-fn hash(parts: impl Hash) -> u64 {
-    let mut h = DefaultHasher::new();
-    parts.hash(&mut h);
-    h.finish()
+/// A hash of a number and some strings (xxh3, chained through the seed): the key the
+/// in-memory deltas are kept under, so a key's strings are cloned only when it is new.
+fn hash(n: i64, parts: &[&str]) -> u64 {
+    parts.iter().fold(n as u64, |seed, p| {
+        xxhash_rust::xxh3::xxh3_64_with_seed(p.as_bytes(), seed)
+    })
 }
 
 /// The key of a call in `dash_tool_pending`: session key and call id.
 fn call_key(session_key: &str, call_id: &str) -> i64 {
-    let seed = xxhash_rust::xxh3::xxh3_64(session_key.as_bytes());
-    xxhash_rust::xxh3::xxh3_64_with_seed(call_id.as_bytes(), seed) as i64
+    hash(0, &[session_key, call_id]) as i64
 }
+
+/// A hasher for keys that are hashes already (used as they are) or small integers
+/// (multiplied out): the in-memory deltas are hashed once, not twice.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.0);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+    fn write_i64(&mut self, n: i64) {
+        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// A map whose keys are hashes already (or small integers).
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Prehashed>>;
 
 fn event_hash(id: &str) -> i64 {
     xxhash_rust::xxh3::xxh3_64(id.as_bytes()) as i64
@@ -159,7 +182,7 @@ enum Deferred {
 }
 
 /// Deltas keyed by a hash of their key's parts (the key is cloned only when new).
-type Deltas<K, V> = HashMap<u64, (K, V)>;
+type Deltas<K, V> = FastMap<u64, (K, V)>;
 
 /// Day, edge kind, source and target of a flow edge.
 type FlowKey = (i64, i64, String, String);
@@ -170,9 +193,10 @@ pub(super) struct Dashboard {
     tools: Deltas<(i64, String), ToolSums>,
     latency: Deltas<(i64, String, i64), i64>,
     flow: Deltas<FlowKey, i64>,
-    hours: HashMap<i64, HourSums>,
+    hours: FastMap<i64, HourSums>,
     errors: HashMap<String, Newest>,
-    models: HashMap<String, String>,
+    /// The newest model of each session in this batch, by a hash of its key.
+    models: FastMap<u64, (String, String)>,
     /// Tool calls (call key, time) that may withdraw a counted execution of their call.
     calls: Vec<(i64, i64)>,
     deferred: Vec<Deferred>,
@@ -184,13 +208,19 @@ fn tool_slot<'a>(
     tool: &str,
 ) -> &'a mut ToolSums {
     &mut map
-        .entry(hash((day, tool)))
+        .entry(hash(day, &[tool]))
         .or_insert_with(|| ((day, tool.to_string()), ToolSums::default()))
         .1
 }
 
+/// The newest model of a session in this batch.
+fn model_of<'a>(models: &'a FastMap<u64, (String, String)>, session_key: &str) -> Option<&'a str> {
+    let m = models.get(&hash(0, &[session_key]))?;
+    Some(m.1.as_str())
+}
+
 fn add_edge(map: &mut Deltas<FlowKey, i64>, day: i64, edge: i64, src: &str, dst: &str, sign: i64) {
-    map.entry(hash((day, edge, src, dst)))
+    map.entry(hash(day.wrapping_mul(4).wrapping_add(edge), &[src, dst]))
         .or_insert_with(|| ((day, edge, src.to_string(), dst.to_string()), 0))
         .1 += sign;
 }
@@ -216,12 +246,12 @@ impl Dashboard {
                 let (agent, model) = (name(&ev.agent), name(&ev.model.model));
                 add_edge(&mut self.flow, day, AGENT_MODEL, agent, model, sign);
                 if let Some(m) = ev.model.model.as_ref().filter(|_| sign > 0) {
-                    match self.models.get_mut(ev.session_key.as_str()) {
-                        Some(known) if known == m => {}
-                        Some(known) => known.clone_from(m),
-                        None => {
-                            self.models.insert(ev.session_key.clone(), m.clone());
-                        }
+                    let slot = self
+                        .models
+                        .entry(hash(0, &[&ev.session_key]))
+                        .or_insert_with(|| (ev.session_key.clone(), String::new()));
+                    if &slot.1 != m {
+                        slot.1.clone_from(m);
                     }
                 }
             }
@@ -237,7 +267,7 @@ impl Dashboard {
                     .model
                     .model
                     .as_deref()
-                    .or_else(|| self.models.get(ev.session_key.as_str()).map(|m| m.as_str()));
+                    .or_else(|| model_of(&self.models, &ev.session_key));
                 match model {
                     Some(m) => add_edge(&mut self.flow, day, MODEL_TOOL, m, tool, sign),
                     None => self.deferred.push(Deferred::Attribute {
@@ -262,7 +292,7 @@ impl Dashboard {
                 if let Some(d) = ev.timing.duration_ms {
                     let b = latency_bucket(d);
                     self.latency
-                        .entry(hash((day, tool, b)))
+                        .entry(hash(day.wrapping_mul(512).wrapping_add(b), &[tool]))
                         .or_insert_with(|| ((day, tool.to_string(), b), 0))
                         .1 += sign;
                 }
@@ -307,9 +337,9 @@ impl Dashboard {
         let model = ev
             .model
             .model
-            .as_ref()
-            .or_else(|| self.models.get(ev.session_key.as_str()))
-            .cloned();
+            .as_deref()
+            .or_else(|| model_of(&self.models, &ev.session_key))
+            .map(str::to_string);
         self.deferred.push(Deferred::Finished(Finished {
             sign,
             session_key: ev.session_key.clone(),
@@ -337,7 +367,7 @@ impl Dashboard {
         if let Some(d) = x.duration_ms {
             let b = latency_bucket(d);
             self.latency
-                .entry(hash((day, x.tool.as_str(), b)))
+                .entry(hash(day.wrapping_mul(512).wrapping_add(b), &[&x.tool]))
                 .or_insert_with(|| ((day, x.tool.clone(), b), 0))
                 .1 += sign;
         }
@@ -596,7 +626,7 @@ fn write(tx: &Transaction<'_>, d: &Dashboard) -> Result<()> {
         "INSERT INTO dash_session_model (session_key, model) VALUES (?1, ?2)
          ON CONFLICT (session_key) DO UPDATE SET model = excluded.model",
     )?;
-    for (session, model) in &d.models {
+    for (session, model) in d.models.values() {
         stmt.execute(params![session, model])?;
     }
     Ok(())
