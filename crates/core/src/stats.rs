@@ -17,9 +17,9 @@ pub struct ToolStat {
     pub p50_ms: Option<i64>,
     /// 95th percentile duration (ms), estimated from the same histogram.
     pub p95_ms: Option<i64>,
-    /// When the newest call happened (epoch ms).
+    /// When the tool was last called: the newest tool call or execution report (epoch ms).
     pub last_ms: Option<i64>,
-    /// The newest failure.
+    /// The newest failure reported (by a tool result or an execution report).
     pub last_error: Option<ToolError>,
 }
 

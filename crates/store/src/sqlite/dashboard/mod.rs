@@ -1,20 +1,28 @@
 //! Dashboard rollups (tool figures, hourly activity, flow edges), maintained like the
 //! usage rollups: each applied event adds (or, when replaced, subtracts) its share to
-//! in-memory deltas of the transaction, written as additive upserts at commit.
+//! in-memory deltas of the transaction, written as additive upserts at commit. Newest
+//! times and the newest failure are kept when a copy is subtracted, as session bounds are.
 //!
 //! Tool calls are counted from `tool.call` events (the model's request; transcripts and
 //! the native stream). A `tool.finished` event (gateway WebSocket, OTLP span) counts as a
 //! call only while no `tool.call` of the same session and call id is stored: it is then
-//! kept in `dash_tool_pending`, and the transcript copy withdraws it when it arrives.
+//! kept in `dash_tool_pending`, and the transcript copy withdraws it when it arrives. A
+//! tool call that names no model is attributed to the model of its session's newest
+//! model response (in the batch, else `dash_session_model`).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::Transaction;
 
 use clawscope_core::{Event, EventKind};
 
 use crate::Result;
+
+mod settle;
+mod write;
+
+pub(super) use write::backfill;
 
 /// One UTC day (ms).
 pub(super) const DAY_MS: i64 = 86_400_000;
@@ -40,7 +48,7 @@ const CALL_AFTER_MS: i64 = 10 * 60_000;
 /// Longest error message kept.
 const MESSAGE_CHARS: usize = 300;
 /// The name of whatever a source did not name.
-pub(super) const UNKNOWN: &str = "unknown";
+const UNKNOWN: &str = "unknown";
 
 /// The histogram bucket of a duration: 0 for less than 1 ms, else b with
 /// 2^((b-1)/6) <= ms < 2^(b/6).
@@ -384,315 +392,6 @@ impl Dashboard {
         if !deferred.is_empty() {
             self.settle(tx, deferred)?;
         }
-        write(tx, &self)
+        write::write(tx, &self)
     }
-
-    /// Stop counting executions whose transcript copy (a tool call) is now stored. The
-    /// events of the batch are all stored by now, so this may run before `settle`.
-    fn withdraw(&mut self, tx: &Transaction<'_>, calls: &[(i64, i64)]) -> Result<()> {
-        // Calls only look for counted executions when some are near them in time.
-        let lo = calls.iter().map(|c| c.1).min().unwrap_or(i64::MAX);
-        let hi = calls.iter().map(|c| c.1).max().unwrap_or(i64::MIN);
-        let near: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM dash_tool_pending WHERE ts BETWEEN ?1 AND ?2)",
-            params![
-                lo.saturating_sub(CALL_AFTER_MS),
-                hi.saturating_add(CALL_BEFORE_MS)
-            ],
-            |r| r.get(0),
-        )?;
-        if !near {
-            return Ok(());
-        }
-        for &(key, ts) in calls {
-            let window = ts.saturating_sub(CALL_AFTER_MS)..=ts.saturating_add(CALL_BEFORE_MS);
-            if let Some((event, x)) = pending(tx, key)?.filter(|p| window.contains(&p.1.ts)) {
-                delete_pending(tx, key, event)?;
-                self.execution(&x, -1);
-            }
-        }
-        Ok(())
-    }
-
-    fn settle(&mut self, tx: &Transaction<'_>, deferred: Vec<Deferred>) -> Result<()> {
-        let mut stored_models: HashMap<String, String> = HashMap::new();
-        let mut stored_model = |session: &str| -> Result<String> {
-            if let Some(m) = stored_models.get(session) {
-                return Ok(m.clone());
-            }
-            let m: Option<String> = tx
-                .prepare_cached("SELECT model FROM dash_session_model WHERE session_key = ?1")?
-                .query_row([session], |r| r.get(0))
-                .optional()?;
-            let m = m.unwrap_or_else(|| UNKNOWN.to_string());
-            stored_models.insert(session.to_string(), m.clone());
-            Ok(m)
-        };
-        for d in deferred {
-            match d {
-                Deferred::Attribute {
-                    sign,
-                    day,
-                    session_key,
-                    tool,
-                } => {
-                    let m = stored_model(&session_key)?;
-                    add_edge(&mut self.flow, day, MODEL_TOOL, &m, &tool, sign);
-                }
-                Deferred::Finished(f) => {
-                    let model = match &f.model {
-                        Some(m) => m.clone(),
-                        None => stored_model(&f.session_key)?,
-                    };
-                    self.settle_finished(tx, f, model)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn settle_finished(&mut self, tx: &Transaction<'_>, f: Finished, model: String) -> Result<()> {
-        let x = Execution {
-            ts: f.ts,
-            tool: f.tool,
-            model,
-            is_error: f.is_error,
-            duration_ms: f.duration_ms,
-        };
-        let Some((key, call_id)) = f.call else {
-            // Without a call id nothing can repeat it: it always counts.
-            self.execution(&x, f.sign);
-            return Ok(());
-        };
-        if f.sign < 0 {
-            // Counted only if it is the execution kept for its call.
-            if let Some((_, stored)) = pending(tx, key)?.filter(|p| p.0 == f.event) {
-                delete_pending(tx, key, f.event)?;
-                self.execution(&stored, -1);
-            }
-            return Ok(());
-        }
-        if pending(tx, key)?.is_some() || transcript_has_call(tx, &f.session_key, &call_id, f.ts)? {
-            return Ok(());
-        }
-        self.execution(&x, 1);
-        insert_pending(tx, key, f.event, &x)
-    }
-}
-
-/// Whether a `tool.call` of this session and call id is stored near an execution's end.
-fn transcript_has_call(tx: &Transaction<'_>, session: &str, call: &str, ts: i64) -> Result<bool> {
-    // Created on first need: stores that never see execution reports never pay for it.
-    tx.execute_batch(
-        "CREATE INDEX IF NOT EXISTS events_tool_call ON events(tool_call_id, session_key, ts)
-         WHERE kind = 'tool.call'",
-    )?;
-    Ok(tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE kind = 'tool.call' AND tool_call_id = ?1
-                AND session_key = ?2 AND ts BETWEEN ?3 AND ?4)",
-        )?
-        .query_row(
-            params![
-                call,
-                session,
-                ts.saturating_sub(CALL_BEFORE_MS),
-                ts.saturating_add(CALL_AFTER_MS)
-            ],
-            |r| r.get(0),
-        )?)
-}
-
-/// The counted execution of a call, with the hash of the event that made it.
-fn pending(tx: &Transaction<'_>, key: i64) -> Result<Option<(i64, Execution)>> {
-    let row = tx
-        .prepare_cached(
-            "SELECT event, ts, tool, model, is_error, duration_ms FROM dash_tool_pending
-             WHERE key = ?1",
-        )?
-        .query_row([key], |r| {
-            let x = Execution {
-                ts: r.get(1)?,
-                tool: r.get(2)?,
-                model: r.get(3)?,
-                is_error: r.get(4)?,
-                duration_ms: r.get(5)?,
-            };
-            Ok((r.get(0)?, x))
-        })
-        .optional()?;
-    Ok(row)
-}
-
-fn delete_pending(tx: &Transaction<'_>, key: i64, event: i64) -> Result<()> {
-    tx.prepare_cached("DELETE FROM dash_tool_pending WHERE key = ?1 AND event = ?2")?
-        .execute([key, event])?;
-    Ok(())
-}
-
-fn insert_pending(tx: &Transaction<'_>, key: i64, event: i64, x: &Execution) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO dash_tool_pending (key, event, ts, tool, model, is_error, duration_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        key,
-        event,
-        x.ts,
-        x.tool,
-        x.model,
-        x.is_error,
-        x.duration_ms
-    ])?;
-    Ok(())
-}
-
-/// Write the deltas of `d`, and the same summed into the whole-history rows.
-fn write(tx: &Transaction<'_>, d: &Dashboard) -> Result<()> {
-    let mut all_tools: HashMap<&str, ToolSums> = HashMap::new();
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO dash_tool (day, tool, calls, errors, last_ms) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (day, tool) DO UPDATE SET calls = calls + excluded.calls,
-                errors = errors + excluded.errors, last_ms = max(last_ms, excluded.last_ms)",
-        )?;
-        let rows = d.tools.values().map(|((day, t), x)| (*day, t.as_str(), *x));
-        for (day, tool, x) in
-            rows.filter(|r| r.2.calls != 0 || r.2.errors != 0 || r.2.last_ms != i64::MIN)
-        {
-            stmt.execute(params![day, tool, x.calls, x.errors, x.last_ms])?;
-            let a = all_tools.entry(tool).or_default();
-            a.calls += x.calls;
-            a.errors += x.errors;
-            a.last_ms = a.last_ms.max(x.last_ms);
-        }
-        for (tool, x) in &all_tools {
-            stmt.execute(params![ALL_DAYS, tool, x.calls, x.errors, x.last_ms])?;
-        }
-    }
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO dash_tool_latency (day, tool, bucket, n) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (day, tool, bucket) DO UPDATE SET n = n + excluded.n",
-        )?;
-        let mut all: HashMap<(&str, i64), i64> = HashMap::new();
-        for ((day, tool, b), n) in d.latency.values().filter(|x| x.1 != 0) {
-            stmt.execute(params![day, tool, b, n])?;
-            *all.entry((tool.as_str(), *b)).or_default() += n;
-        }
-        for ((tool, b), n) in all {
-            stmt.execute(params![ALL_DAYS, tool, b, n])?;
-        }
-    }
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO dash_flow (day, edge, src, dst, n) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (day, edge, src, dst) DO UPDATE SET n = n + excluded.n",
-        )?;
-        let mut all: HashMap<(i64, &str, &str), i64> = HashMap::new();
-        for ((day, edge, src, dst), n) in d.flow.values().filter(|x| x.1 != 0) {
-            stmt.execute(params![day, edge, src, dst, n])?;
-            *all.entry((*edge, src.as_str(), dst.as_str())).or_default() += n;
-        }
-        for ((edge, src, dst), n) in all {
-            stmt.execute(params![ALL_DAYS, edge, src, dst, n])?;
-        }
-    }
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO dash_activity (hour, turns, user_messages, tool_calls, errors)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (hour) DO UPDATE SET turns = turns + excluded.turns,
-                user_messages = user_messages + excluded.user_messages,
-                tool_calls = tool_calls + excluded.tool_calls, errors = errors + excluded.errors",
-        )?;
-        for (hour, h) in &d.hours {
-            if h.turns != 0 || h.users != 0 || h.tools != 0 || h.errors != 0 {
-                stmt.execute(params![hour, h.turns, h.users, h.tools, h.errors])?;
-            }
-        }
-    }
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO dash_tool_error (tool, ts, session_key, message) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (tool) DO UPDATE SET ts = excluded.ts, session_key = excluded.session_key,
-                message = excluded.message WHERE excluded.ts >= dash_tool_error.ts",
-        )?;
-        for (tool, n) in &d.errors {
-            stmt.execute(params![tool, n.ts, n.session_key, n.message])?;
-        }
-    }
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO dash_session_model (session_key, model) VALUES (?1, ?2)
-         ON CONFLICT (session_key) DO UPDATE SET model = excluded.model",
-    )?;
-    for (session, model) in d.models.values() {
-        stmt.execute(params![session, model])?;
-    }
-    Ok(())
-}
-
-/// Count the stored events into freshly created dashboard tables (the migration step), in
-/// store order and in chunks, exactly as if they were being written now.
-pub(super) fn backfill(tx: &Transaction<'_>) -> Result<()> {
-    const CHUNK: i64 = 50_000;
-    let mut after = 0i64;
-    loop {
-        let rows: Vec<(i64, Event)> = tx
-            .prepare(
-                "SELECT seq, id, ts, kind, agent, session_key, channel, model, tool_name,
-                    tool_call_id, CASE WHEN tool_is_error THEN tool_result END, tool_is_error, duration_ms, error_kind, error_message
-                 FROM events WHERE seq > ?1 AND kind IN ('message.user', 'message.assistant',
-                    'tool.call', 'tool.result', 'tool.finished')
-                 ORDER BY seq LIMIT ?2",
-            )?
-            .query_map(params![after, CHUNK], backfill_row)?
-            .collect::<rusqlite::Result<_>>()?;
-        let Some(last) = rows.last().map(|r| r.0) else {
-            return Ok(());
-        };
-        let mut d = Dashboard::default();
-        for (_, ev) in &rows {
-            d.add(ev, 1);
-        }
-        d.flush(tx)?;
-        after = last;
-    }
-}
-
-fn backfill_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Event)> {
-    use clawscope_core::{ErrorInfo, ToolInfo};
-    let kind: String = r.get(3)?;
-    let tool_name: Option<String> = r.get(8)?;
-    let call_id: Option<String> = r.get(9)?;
-    let is_error: Option<bool> = r.get(11)?;
-    let error_kind: Option<String> = r.get(13)?;
-    let mut ev = Event {
-        id: r.get(1)?,
-        ts_ms: r.get(2)?,
-        kind: EventKind::parse(&kind),
-        agent: r.get(4)?,
-        session_key: r.get(5)?,
-        channel: r.get(6)?,
-        ..Event::default()
-    };
-    ev.model.model = r.get(7)?;
-    ev.timing.duration_ms = r.get(12)?;
-    if tool_name.is_some() || call_id.is_some() || is_error.is_some() {
-        ev.tool = Some(ToolInfo {
-            name: tool_name,
-            call_id,
-            result: r.get(10)?,
-            is_error: is_error.unwrap_or(false),
-            ..ToolInfo::default()
-        });
-    }
-    if let Some(kind) = error_kind {
-        ev.error = Some(ErrorInfo {
-            kind,
-            message: r.get(14)?,
-            retriable: None,
-        });
-    }
-    Ok((r.get(0)?, ev))
 }
