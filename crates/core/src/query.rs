@@ -36,6 +36,8 @@ pub enum Dims {
     ProjectModel,
     /// Agent and model.
     AgentModel,
+    /// Agent, project and model (one pass for several breakdowns).
+    AgentProjectModel,
 }
 
 /// How to order a session listing.

@@ -83,6 +83,9 @@ pub trait Store: Send {
     fn events(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>>;
     /// Full-text search over message text (brings the text index up to date first).
     fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>>;
+    /// Sessions with text matching `query`, those with the most recently stored matches
+    /// first, at most `limit` (brings the text index up to date first).
+    fn text_sessions(&self, query: &str, limit: usize) -> Result<Vec<String>>;
     /// Bring the full-text index up to date with the stored events; returns rows indexed.
     fn index_text(&self) -> Result<u64>;
     /// Store-wide counters.

@@ -711,13 +711,15 @@ fn migration_backfill_equals_incremental_writes() {
             "DROP TABLE dash_tool; DROP TABLE dash_tool_latency; DROP TABLE dash_tool_error;
              DROP TABLE dash_tool_pending; DROP TABLE dash_activity; DROP TABLE dash_flow;
              DROP TABLE dash_session_model; DROP INDEX IF EXISTS events_tool_call;
+             DROP INDEX events_kind_cron_job; DROP INDEX events_kind_cron_run;
+             DROP INDEX events_kind_task_run; DROP INDEX events_kind_log;
              PRAGMA user_version = 5;",
         )
         .expect("downgrade");
     }
     let upgraded = open(&b);
-    assert_eq!(SqliteStore::supported_version(), 6);
-    assert_eq!(upgraded.stats().expect("stats").schema_version, 6);
+    assert_eq!(SqliteStore::supported_version(), 7);
+    assert_eq!(upgraded.stats().expect("stats").schema_version, 7);
     assert_eq!(snapshot(&upgraded), snapshot(&incremental));
     check_against_events(&upgraded);
     let pending = |p: &Path| -> Vec<(i64, i64, i64, String, String)> {

@@ -2,6 +2,7 @@
 //! agent, channel, model and status, sortable, paged, exportable as CSV or JSON.
 
 use std::collections::{BTreeSet, HashMap};
+
 use std::time::Instant;
 
 use askama::Template;
@@ -20,8 +21,9 @@ use crate::{ApiError, AppState};
 
 /// Rows per page.
 const PER_PAGE: usize = 50;
-/// Full-text hits looked at to find matching sessions.
-const TEXT_HITS: usize = 2000;
+/// Sessions found by full text at most (a common word matches nearly every session;
+/// finding them all means walking every match).
+const TEXT_SESSIONS: usize = 50;
 
 #[derive(Debug, Default, Deserialize, Clone)]
 pub struct Params {
@@ -149,19 +151,17 @@ impl Params {
     }
 }
 
-/// Sessions whose text matches `q` (full-text index), newest hits first.
+/// Sessions whose text matches `q` (full-text index), newest matches first.
 fn text_keys(s: &dyn clawscope_store::Store, q: &str) -> (Vec<String>, String) {
     if q.trim().is_empty() {
         return (Vec::new(), String::new());
     }
-    match s.search(q, TEXT_HITS) {
-        Ok(hits) => {
-            let mut seen = BTreeSet::new();
-            let keys: Vec<String> = hits
-                .into_iter()
-                .filter(|h| seen.insert(h.session_key.clone()))
-                .map(|h| h.session_key)
-                .collect();
+    match s.text_sessions(q, TEXT_SESSIONS) {
+        Ok(keys) if keys.len() >= TEXT_SESSIONS => {
+            let note = format!("text matches in {TEXT_SESSIONS}+ sessions; listing the {TEXT_SESSIONS} with the newest matches");
+            (keys, note)
+        }
+        Ok(keys) => {
             let note = format!("{} sessions with matching text", keys.len());
             (keys, note)
         }

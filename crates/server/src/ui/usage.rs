@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use clawscope_core::query::{Dims, SessionFilter, SessionOrder, UsageFilter};
 use clawscope_core::redact::mask;
-use clawscope_core::report::{blocks, group, GroupBy, UsageTotals};
+use clawscope_core::report::{blocks, group, GroupBy, UsageEntry, UsageTotals};
 use clawscope_store::Store;
 
 use super::chrome::Chrome;
@@ -43,6 +43,7 @@ pub struct Params {
 /// One breakdown row.
 pub struct Row {
     pub key: String,
+    pub totals: UsageTotals,
     pub href: Option<String>,
     pub entries: u64,
     pub input: u64,
@@ -113,6 +114,7 @@ fn row(key: String, t: &UsageTotals, max_cost: f64, href: Option<String>) -> Row
         cost_text: fmt::money(t.cost_usd),
         source: t.cost_source(),
         meter: svg::meter(t.cost_usd, max_cost, &fmt::money(t.cost_usd)),
+        totals: t.clone(),
         key,
     }
 }
@@ -165,46 +167,36 @@ fn tables(
         ..UsageFilter::default()
     };
     let mut out = Vec::new();
-    for (dim, by, keep, id, title) in [
-        (
-            "model",
-            GroupBy::Model,
-            Dims::Model,
-            "usage-by-model",
-            "By model",
-        ),
-        (
-            "agent",
-            GroupBy::Agent,
-            Dims::AgentModel,
-            "usage-by-agent",
-            "By agent",
-        ),
-        (
-            "project",
-            GroupBy::Project,
-            Dims::ProjectModel,
-            "usage-by-project",
-            "By project",
-        ),
-    ] {
-        if !want(dim) {
-            continue;
-        }
+    // One pass over the rollups for the model, agent and project breakdowns.
+    if want("model") || want("agent") || want("project") {
         let b = s.usage_buckets(&UsageFilter {
-            keep,
+            keep: Dims::AgentProjectModel,
             ..base.clone()
         })?;
-        let (rows, _) = group(&b, by, chrono_tz::UTC);
-        let items = rows.into_iter().map(|r| {
-            let key = if r.key.is_empty() {
-                "(none)".to_string()
-            } else {
-                r.key
-            };
-            (key, r.totals, None)
-        });
-        out.push(table(id, title, dim, items.collect(), p));
+        for (dim, by, id, title) in [
+            ("model", GroupBy::Model, "usage-by-model", "By model"),
+            ("agent", GroupBy::Agent, "usage-by-agent", "By agent"),
+            (
+                "project",
+                GroupBy::Project,
+                "usage-by-project",
+                "By project",
+            ),
+        ] {
+            if !want(dim) {
+                continue;
+            }
+            let (rows, _) = group(&b, by, chrono_tz::UTC);
+            let items = rows.into_iter().map(|r| {
+                let key = if r.key.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    r.key
+                };
+                (key, r.totals, None)
+            });
+            out.push(table(id, title, dim, items.collect(), p));
+        }
     }
     if want("channel") || want("session") {
         let sessions = s.sessions(&SessionFilter {
@@ -309,9 +301,22 @@ pub async fn page(
                 ("hour", s) => Some(s.unwrap_or(i64::MIN).max(now - 14 * 24 * HOUR_MS)),
                 (_, s) => s,
             };
+            // Whole-hour zones (nearly all) can read the hourly table: 4x fewer rows.
+            let whole_hours = {
+                use chrono::{Offset, TimeZone};
+                tz.offset_from_utc_datetime(&chrono::Utc::now().naive_utc())
+                    .fix()
+                    .local_minus_utc()
+                    % 3600
+                    == 0
+            };
             let buckets = s.usage_buckets(&UsageFilter {
                 since_ms: chart_since,
-                keep: Dims::BucketModel,
+                keep: if whole_hours {
+                    Dims::HourModel
+                } else {
+                    Dims::BucketModel
+                },
                 ..UsageFilter::default()
             })?;
             let series: Vec<(String, UsageTotals)> = match step {
@@ -337,13 +342,11 @@ pub async fn page(
                     .map(|r| (r.key, r.totals))
                     .collect(),
             };
+            let tables = tables(s, since_ms, &p, None)?;
+            // The by-model table covers every usage entry once: its sum is the total.
             let mut total = UsageTotals::default();
-            for b in s.usage_buckets(&UsageFilter {
-                since_ms,
-                keep: Dims::Model,
-                ..UsageFilter::default()
-            })? {
-                total.add(&b.totals);
+            for t in tables.iter().filter(|t| t.dim == "model") {
+                t.rows.iter().for_each(|r| total.add(&r.totals));
             }
             let cost_chart = svg::bars(
                 &series
@@ -369,10 +372,22 @@ pub async fn page(
                 &format!("Tokens per {step}"),
                 "tokens",
             );
-            let entries = s.usage_entries(&UsageFilter {
-                since_ms: Some(now - BLOCK_DAYS * 24 * HOUR_MS),
-                ..UsageFilter::default()
-            })?;
+            // Blocks from the 15-minute rollups (a week of entries would be a scan of
+            // every model call): block starts fall on the hour either way; a block's end
+            // and gaps are placed to the quarter hour.
+            let entries: Vec<UsageEntry> = s
+                .usage_buckets(&UsageFilter {
+                    since_ms: Some(now - BLOCK_DAYS * 24 * HOUR_MS),
+                    keep: Dims::BucketModel,
+                    ..UsageFilter::default()
+                })?
+                .into_iter()
+                .map(|b| UsageEntry {
+                    ts_ms: b.bucket_ms,
+                    model: b.model,
+                    totals: b.totals,
+                })
+                .collect();
             let blocks = blocks(&entries, 5 * HOUR_MS, now)
                 .into_iter()
                 .filter(|b| !b.is_gap)
@@ -415,7 +430,7 @@ pub async fn page(
                 ),
                 cost_chart,
                 tokens_chart,
-                tables: tables(s, since_ms, &p, None)?,
+                tables,
                 blocks,
                 step: step.to_string(),
                 range,

@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0004_telemetry.sql"),
     include_str!("../../migrations/sqlite/0005_transcript_usage_index.sql"),
     include_str!("../../migrations/sqlite/0006_dashboard_rollups.sql"),
+    include_str!("../../migrations/sqlite/0007_rare_kind_indexes.sql"),
 ];
 
 /// Secondary indexes on `events` (also created by migrations 1 and 5); re-created on open in
@@ -155,6 +156,11 @@ impl Store for SqliteStore {
     fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
         write::index_text(&self.conn)?;
         read::search(&self.conn, query, limit)
+    }
+
+    fn text_sessions(&self, query: &str, limit: usize) -> Result<Vec<String>> {
+        write::index_text(&self.conn)?;
+        read::text_sessions(&self.conn, query, limit)
     }
 
     fn index_text(&self) -> Result<u64> {

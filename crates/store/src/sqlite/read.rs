@@ -198,6 +198,7 @@ pub(super) fn usage_buckets(conn: &Connection, f: &UsageFilter) -> Result<Vec<Us
         Dims::Model => ("0", "''", "''", "''"),
         Dims::ProjectModel => ("0", "''", "''", "project"),
         Dims::AgentModel => ("0", "''", "agent", "''"),
+        Dims::AgentProjectModel => ("0", "''", "agent", "project"),
     };
     let sql = format!(
         "SELECT {bucket}, {source}, {agent}, {project}, model, sum(input), sum(output), sum(cache_read),
@@ -385,7 +386,13 @@ pub(super) fn events(conn: &Connection, f: &EventFilter) -> Result<Vec<StoredEve
         args.push(Value::Text(k.clone()));
         w.push(format!("session_key = ?{}", args.len()));
     }
-    if !f.kinds.is_empty() {
+    if let [one] = f.kinds.as_slice() {
+        // A single kind goes in as its canonical literal (validated, so safe to inline):
+        // only then can SQLite use the partial indexes on rare kinds.
+        let kind = EventKind::parse(one)
+            .ok_or_else(|| StoreError::Invalid(format!("unknown event type {one:?}")))?;
+        w.push(format!("kind = '{}'", kind.as_str()));
+    } else if !f.kinds.is_empty() {
         let mut marks = Vec::new();
         for k in &f.kinds {
             if EventKind::parse(k).is_none() {
@@ -435,6 +442,21 @@ fn fts_query(q: &str) -> String {
         .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Distinct sessions of matching rows, walking the index newest row first: stops after
+/// `limit` sessions instead of sorting every match.
+pub(super) fn text_sessions(conn: &Connection, q: &str, limit: usize) -> Result<Vec<String>> {
+    let query = fts_query(q);
+    if query.is_empty() {
+        return Err(StoreError::Invalid("empty search text".into()));
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT e.session_key FROM events_fts JOIN events e ON e.seq = events_fts.rowid
+         WHERE events_fts MATCH ?1 ORDER BY events_fts.rowid DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![query, limit.max(1) as i64], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub(super) fn search(conn: &Connection, q: &str, limit: usize) -> Result<Vec<SearchHit>> {
