@@ -5,6 +5,7 @@
 pub mod anomaly;
 pub mod batch;
 pub mod claude;
+pub mod files;
 pub mod jsonutil;
 pub mod live;
 pub mod model;

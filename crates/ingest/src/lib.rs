@@ -5,6 +5,7 @@
 
 pub mod cursor;
 pub mod discover;
+pub mod files;
 pub mod import;
 pub mod lines;
 pub mod pipeline;

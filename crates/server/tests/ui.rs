@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
@@ -18,6 +19,7 @@ use clawscope_core::model::{
     Tokens, ToolInfo,
 };
 use clawscope_core::pricing::PriceTable;
+use clawscope_ingest::files::SourceFiles;
 use clawscope_ingest::{discover, import, plan, Env, NoProgress, Pricer, SourceSelect};
 use clawscope_server::ui::UiConfig;
 use clawscope_server::{router, AppState};
@@ -1084,7 +1086,10 @@ async fn memory_lists_and_shows_workspace_notes() {
     let app = fx.app(
         None,
         UiConfig {
-            workspaces: vec![ws],
+            files: Some(Arc::new(SourceFiles {
+                workspaces: vec![ws],
+                ..SourceFiles::default()
+            })),
             ..fx.ui()
         },
     );
@@ -1164,7 +1169,10 @@ async fn logs_follow_the_gateway_file() {
     let app = fx.app(
         None,
         UiConfig {
-            logs: vec![file.clone()],
+            files: Some(Arc::new(SourceFiles {
+                logs: vec![file.clone()],
+                ..SourceFiles::default()
+            })),
             ..fx.ui()
         },
     );

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 
 use clawscope_bus::{Bus, StreamLimits};
 use clawscope_ingest::discover::{gateway_config, Env};
+use clawscope_ingest::files::SourceFiles;
 use clawscope_ingest::{Pricer, SourceSelect};
 use clawscope_live::gateway_ws::{self, GatewayConfig, GatewayStatus};
 use clawscope_live::{event_socket, follow, TrackerConfig, Work, Writer};
@@ -59,8 +60,10 @@ fn ui_config(ctx: &Ctx) -> Result<UiConfig> {
     }
     let b = &ctx.config.budget;
     Ok(UiConfig {
-        workspaces,
-        logs: ctx.roots.logs.clone(),
+        files: Some(Arc::new(SourceFiles {
+            logs: ctx.roots.logs.clone(),
+            workspaces,
+        })),
         budgets: Budgets {
             day_usd: b.daily_usd,
             week_usd: b.weekly_usd,

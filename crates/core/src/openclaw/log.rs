@@ -117,6 +117,17 @@ pub fn view_line(line: &[u8]) -> Option<LogView> {
     })
 }
 
+/// [`view_line`], or the line as text at level `raw` (id 0) when it is not tslog JSON.
+pub fn view_or_raw(line: &[u8]) -> LogView {
+    view_line(line).unwrap_or_else(|| LogView {
+        ts_ms: None,
+        level_id: 0,
+        level: "raw".into(),
+        subsystem: None,
+        message: truncate(&String::from_utf8_lossy(line), 4000),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +153,10 @@ mod tests {
             Some("plugins")
         );
         assert_eq!(view_line(b"plain text"), None);
+        let raw = view_or_raw(b"plain text");
+        assert_eq!(
+            (raw.level.as_str(), raw.level_id, raw.message.as_str()),
+            ("raw", 0, "plain text")
+        );
     }
 }

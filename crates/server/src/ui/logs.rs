@@ -2,8 +2,6 @@
 //! `/logs/tail?offset=` for lines written since; without a readable log file it shows
 //! the warnings and errors stored from earlier reads.
 
-use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use askama::Template;
@@ -12,8 +10,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 
+use clawscope_core::files::LogTail as FileTail;
 use clawscope_core::model::EventKind;
-use clawscope_core::openclaw::log::view_line;
+use clawscope_core::openclaw::log::LogView;
 use clawscope_core::query::EventFilter;
 use clawscope_core::redact::mask;
 
@@ -21,11 +20,7 @@ use super::chrome::Chrome;
 use super::{fmt, render};
 use crate::{ApiError, AppState};
 
-/// Bytes read from the end of the file for the first view.
-const TAIL_BYTES: u64 = 256 * 1024;
-/// Bytes read per poll at most.
-const POLL_BYTES: u64 = 1024 * 1024;
-/// Lines shown.
+/// Stored lines shown when there is no log file.
 const MAX_LINES: usize = 500;
 
 #[derive(Debug, Default, Deserialize)]
@@ -78,97 +73,29 @@ fn min_level(s: &str) -> Result<u64, ApiError> {
     }
 }
 
-/// The newest log file: a configured file, or the latest daily file in a directory.
-pub fn current_log(paths: &[PathBuf]) -> Option<PathBuf> {
-    let mut best: Option<(std::time::SystemTime, PathBuf)> = None;
-    for p in paths {
-        let candidates: Vec<PathBuf> = if p.is_dir() {
-            std::fs::read_dir(p)
-                .map(|d| {
-                    d.flatten()
-                        .map(|e| e.path())
-                        .filter(|f| {
-                            f.file_name()
-                                .and_then(|n| n.to_str())
-                                .is_some_and(|n| n.starts_with("openclaw") && n.ends_with(".log"))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        } else if p.is_file() {
-            vec![p.clone()]
-        } else {
-            Vec::new()
-        };
-        for c in candidates {
-            let m = c
-                .metadata()
-                .and_then(|m| m.modified())
-                .unwrap_or(std::time::UNIX_EPOCH);
-            if best.as_ref().is_none_or(|(t, _)| m > *t) {
-                best = Some((m, c));
-            }
-        }
-    }
-    best.map(|(_, p)| p)
+/// Tail lines at `min` level or above, formatted.
+fn shown(lines: Vec<LogView>, min: u64, tz: chrono_tz::Tz) -> Vec<LogLine> {
+    lines
+        .into_iter()
+        .filter(|v| v.level_id >= min)
+        .map(|v| LogLine {
+            time: v.ts_ms.map(|t| fmt::datetime(t, tz)).unwrap_or_default(),
+            level: v.level.to_ascii_lowercase(),
+            subsystem: v.subsystem.unwrap_or_default(),
+            message: mask(&v.message).into_owned(),
+        })
+        .collect()
 }
 
-/// Lines from `from` (or the last [`TAIL_BYTES`]) to the end; a partial last line waits.
-fn read_lines(
-    path: &Path,
-    from: Option<u64>,
-    min: u64,
-    tz: chrono_tz::Tz,
-) -> std::io::Result<(Vec<LogLine>, u64)> {
-    let mut f = std::fs::File::open(path)?;
-    let len = f.metadata()?.len();
-    // A shorter file was rotated or truncated: start over from its tail.
-    let start = match from {
-        Some(o) if o <= len => o,
-        _ => len.saturating_sub(TAIL_BYTES),
+/// The log tail, read off the async threads; `None` without files or a log file.
+async fn read_tail(st: &AppState, offset: Option<u64>) -> Result<Option<FileTail>, ApiError> {
+    let Some(files) = st.ui.files.clone() else {
+        return Ok(None);
     };
-    f.seek(SeekFrom::Start(start))?;
-    let mut buf = Vec::new();
-    f.take(POLL_BYTES).read_to_end(&mut buf)?;
-    let complete = buf
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map(|i| i + 1)
-        .unwrap_or(0);
-    let mut body = &buf[..complete];
-    if from.is_none() && start > 0 {
-        // Skip the first, probably cut, line.
-        let skip = body
-            .iter()
-            .position(|b| *b == b'\n')
-            .map(|i| i + 1)
-            .unwrap_or(body.len());
-        body = &body[skip..];
-    }
-    let mut lines: Vec<LogLine> = body
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .filter_map(|l| match view_line(l) {
-            Some(v) if v.level_id >= min => Some(LogLine {
-                time: v.ts_ms.map(|t| fmt::datetime(t, tz)).unwrap_or_default(),
-                level: v.level.to_ascii_lowercase(),
-                subsystem: v.subsystem.unwrap_or_default(),
-                message: mask(&v.message).into_owned(),
-            }),
-            Some(_) => None,
-            None if min == 0 => Some(LogLine {
-                time: String::new(),
-                level: "raw".into(),
-                subsystem: String::new(),
-                message: mask(&String::from_utf8_lossy(l)).into_owned(),
-            }),
-            None => None,
-        })
-        .collect();
-    if lines.len() > MAX_LINES {
-        lines.drain(..lines.len() - MAX_LINES);
-    }
-    Ok((lines, start + complete as u64))
+    tokio::task::spawn_blocking(move || files.log_tail(offset))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Unavailable(format!("cannot read the log: {e}")))
 }
 
 /// `GET /logs?level=warn`.
@@ -193,23 +120,17 @@ pub async fn page(
         .into_iter()
         .map(|l| (l, l == level))
         .collect();
-    if let Some(file) = current_log(&st.ui.logs) {
-        let r = tokio::task::spawn_blocking(move || {
-            read_lines(&file, None, min, tz).map(|x| (x, file))
-        })
-        .await;
-        if let Ok(Ok(((lines, offset), file))) = r {
-            let page = LogsPage {
-                chrome,
-                file: file.display().to_string(),
-                level,
-                levels,
-                lines,
-                offset,
-                from_store: false,
-            };
-            return render::html(&page, started);
-        }
+    if let Ok(Some(t)) = read_tail(&st, None).await {
+        let page = LogsPage {
+            chrome,
+            file: t.file,
+            level,
+            levels,
+            lines: shown(t.lines, min, tz),
+            offset: t.offset,
+            from_store: false,
+        };
+        return render::html(&page, started);
     }
     // No readable log file: the stored warnings and errors.
     let r = st
@@ -269,16 +190,15 @@ pub async fn tail(State(st): State<AppState>, Query(p): Query<Params>) -> Respon
         Ok(m) => m,
         Err(e) => return render::error(e, started),
     };
-    let Some(file) = current_log(&st.ui.logs) else {
-        return render::error(ApiError::NotFound("no gateway log file".into()), started);
-    };
-    let from = p.offset;
-    match tokio::task::spawn_blocking(move || read_lines(&file, from, min, tz)).await {
-        Ok(Ok((lines, offset))) => render::html(&LogTail { lines, offset }, started),
-        Ok(Err(e)) => render::error(
-            ApiError::Unavailable(format!("cannot read the log: {e}")),
+    match read_tail(&st, p.offset).await {
+        Ok(Some(t)) => render::html(
+            &LogTail {
+                lines: shown(t.lines, min, tz),
+                offset: t.offset,
+            },
             started,
         ),
-        Err(e) => render::error(ApiError::Internal(e.to_string()), started),
+        Ok(None) => render::error(ApiError::NotFound("no gateway log file".into()), started),
+        Err(e) => render::error(e, started),
     }
 }

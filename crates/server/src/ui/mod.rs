@@ -24,9 +24,12 @@ mod traces;
 mod usage;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::Router;
+
+use clawscope_core::files::Files;
 
 use crate::AppState;
 
@@ -43,13 +46,12 @@ pub struct Budgets {
     pub month_usd: Option<f64>,
 }
 
-/// What the dashboard shows beyond the store: files it may read, limits, time zone.
-#[derive(Debug, Clone)]
+/// What the dashboard shows beyond the store: files, limits, time zone.
+#[derive(Clone)]
 pub struct UiConfig {
-    /// Agent workspaces (their `*.md` and `memory/*.md` are shown read-only).
-    pub workspaces: Vec<PathBuf>,
-    /// Gateway logs: directories of daily logs or single files.
-    pub logs: Vec<PathBuf>,
+    /// The gateway log tail and workspace notes, read by the binary's sources (none: the
+    /// log page shows stored warnings, the memory page says there is no workspace).
+    pub files: Option<Arc<dyn Files>>,
     /// Spending limits.
     pub budgets: Budgets,
     /// Time zone for days and hours.
@@ -58,11 +60,21 @@ pub struct UiConfig {
     pub store_path: Option<PathBuf>,
 }
 
+impl std::fmt::Debug for UiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UiConfig")
+            .field("files", &self.files.is_some())
+            .field("budgets", &self.budgets)
+            .field("tz", &self.tz)
+            .field("store_path", &self.store_path)
+            .finish()
+    }
+}
+
 impl Default for UiConfig {
     fn default() -> Self {
         UiConfig {
-            workspaces: Vec::new(),
-            logs: Vec::new(),
+            files: None,
             budgets: Budgets::default(),
             tz: chrono_tz::UTC,
             store_path: None,
