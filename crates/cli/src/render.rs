@@ -6,17 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 /// Thousands separators: 1234567 → "1,234,567".
-pub fn num(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use clawscope_core::text::thousands as num;
 
 /// Dollars with cents (or more precision under a cent).
 pub fn usd(v: f64) -> String {
@@ -108,13 +98,7 @@ impl Table {
 
 /// Write rows as CSV (RFC 4180 quoting).
 pub fn csv(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
-    let esc = |s: &str| {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
+    let esc = clawscope_core::text::csv_quote;
     writeln!(
         out,
         "{}",

@@ -17,6 +17,7 @@ pub mod redact;
 pub mod report;
 pub mod skip;
 pub mod stats;
+pub mod text;
 
 pub use model::{
     Cost, CostSource, ErrorInfo, Event, EventKind, Merge, ModelRef, SessionMeta, SourceKind,

@@ -21,17 +21,7 @@ pub fn money(usd: f64) -> String {
 }
 
 /// `12,345,678`.
-pub fn int(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use clawscope_core::text::thousands as int;
 
 /// `1.2M`, `34.5k`, `999`.
 pub fn tokens(n: u64) -> String {
@@ -128,8 +118,6 @@ mod tests {
         assert_eq!(money(1234.567), "$1,234.57");
         assert_eq!(money(0.01234), "$0.0123");
         assert_eq!(money(0.0), "$0");
-        assert_eq!(int(1234567), "1,234,567");
-        assert_eq!(int(12), "12");
         assert_eq!(tokens(1_234_567), "1.23M");
         assert_eq!(tokens(34_500), "34.5k");
         assert_eq!(tokens(999), "999");

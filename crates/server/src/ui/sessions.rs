@@ -345,11 +345,7 @@ pub fn csv_field(s: &str) -> String {
     } else {
         s
     };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
+    clawscope_core::text::csv_quote(&s)
 }
 
 fn sessions_csv(rows: &[SessionSummary]) -> String {
