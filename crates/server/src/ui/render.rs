@@ -68,13 +68,7 @@ pub struct ErrorPage {
 
 /// Render an API error as a page.
 pub fn error(e: ApiError, started: Instant) -> Response {
-    let status = match &e {
-        ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-        ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-        ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-        ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-    };
+    let status = e.status();
     if status == StatusCode::INTERNAL_SERVER_ERROR {
         tracing::error!(error = %e, "page failed");
     }
