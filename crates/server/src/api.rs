@@ -8,15 +8,14 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use clawscope_core::anomaly::{cost_spikes, hourly_burn, hourly_costs, session_costs};
 use clawscope_core::query::{
     Dims, EventFilter, SessionFilter, SessionOrder, SessionSummary, StoredEvent, UsageFilter,
 };
 use clawscope_core::redact::mask_event;
 use clawscope_core::report::{group, period_starts, rows_json, GroupBy, UsageTotals};
-use clawscope_store::Store;
 
 use crate::params::{self, ApiError};
+use crate::queries::{anomalies as anomalies_since, totals_since};
 use crate::AppState;
 
 type Params = Query<HashMap<String, String>>;
@@ -64,14 +63,6 @@ fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
-fn sum_since(s: &dyn Store, since: i64) -> Result<UsageTotals, ApiError> {
-    let b = s.usage_buckets(&UsageFilter {
-        since_ms: Some(since),
-        ..UsageFilter::default()
-    })?;
-    Ok(group(&b, GroupBy::Agent, chrono_tz::UTC).1)
-}
-
 async fn summary(State(st): State<AppState>, Query(q): Params) -> ApiResult {
     let tz = params::tz(p(&q, "tz"))?;
     st.read(move |s| {
@@ -86,9 +77,9 @@ async fn summary(State(st): State<AppState>, Query(q): Params) -> ApiResult {
             ..SessionFilter::default()
         })?;
         Ok(Json(json!({
-            "today": sum_since(s, today.1)?.to_json(),
-            "week": sum_since(s, week.1)?.to_json(),
-            "month": sum_since(s, month.1)?.to_json(),
+            "today": totals_since(s, today.1)?.to_json(),
+            "week": totals_since(s, week.1)?.to_json(),
+            "month": totals_since(s, month.1)?.to_json(),
             "all_time": group(&all, GroupBy::Agent, tz).1.to_json(),
             "sessions": stats.sessions,
             "active_sessions": active,
@@ -178,20 +169,7 @@ async fn top_sessions(State(st): State<AppState>, Query(q): Params) -> ApiResult
 async fn anomalies(State(st): State<AppState>, Query(q): Params) -> ApiResult {
     let range = params::range(p(&q, "range"), "7d")?;
     st.read(move |s| {
-        let usage = UsageFilter {
-            since_ms: Some(now_ms() - range),
-            ..UsageFilter::default()
-        };
-        let hours = hourly_costs(&s.usage_buckets(&usage)?);
-        let mut found = cost_spikes(&hours, 2.0, 0.01);
-        found.extend(hourly_burn(&hours, 3.0));
-        let sessions = s.sessions(&SessionFilter {
-            usage,
-            order: SessionOrder::Cost,
-            limit: 100,
-            ..SessionFilter::default()
-        })?;
-        found.extend(session_costs(&sessions, 5.0));
+        let found = anomalies_since(s, now_ms() - range)?;
         Ok(Json(
             json!({ "rows": found, "totals": { "anomalies": found.len() } }),
         ))

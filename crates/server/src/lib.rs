@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod live;
 mod params;
+mod queries;
 mod stream;
 mod telemetry;
 pub mod ui;

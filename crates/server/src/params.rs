@@ -139,6 +139,15 @@ pub fn range(v: Option<&str>, default: &str) -> Result<i64, ApiError> {
     Ok(ms)
 }
 
+/// The start of a `range` parameter (`7d`, `24h`, or `all` for no start) ending now;
+/// an empty one means `default`.
+pub fn since(range: &str, default: &str, now_ms: i64) -> Result<Option<i64>, ApiError> {
+    match if range.is_empty() { default } else { range } {
+        "all" => Ok(None),
+        r => Ok(Some(now_ms - self::range(Some(r), default)?)),
+    }
+}
+
 /// A time zone name.
 pub fn tz(v: Option<&str>) -> Result<chrono_tz::Tz, ApiError> {
     match v {

@@ -207,10 +207,7 @@ pub async fn page(
     let r = st
         .read(move |s| {
             let now = chrono::Utc::now().timestamp_millis();
-            let since = match p.range.as_str() {
-                "" | "all" => None,
-                r => Some(now - params::range(Some(r), "7d")?),
-            };
+            let since = params::since(&p.range, "all", now)?;
             let mut edges = s.flow(since)?;
             for e in &mut edges {
                 e.from = mask(&e.from).into_owned();

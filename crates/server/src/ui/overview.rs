@@ -8,17 +8,17 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 
-use clawscope_core::anomaly::{cost_spikes, hourly_burn, hourly_costs, session_costs};
+use clawscope_core::anomaly::hourly_costs;
 use clawscope_core::live::{LiveSession, SessionStatus};
 use clawscope_core::query::{Dims, SessionFilter, SessionOrder, UsageFilter};
 use clawscope_core::redact::mask;
 use clawscope_core::report::{period_starts, UsageTotals};
-use clawscope_store::Store;
 
 use super::chrome::Chrome;
 use super::rows::{session_href, Metric, SessionRow};
 use super::{fmt, render, svg};
-use crate::{ApiError, AppState};
+use crate::queries::{anomalies, totals_since};
+use crate::AppState;
 
 /// Live sessions listed at most.
 const ACTIVE_ROWS: usize = 40;
@@ -72,18 +72,6 @@ pub struct Overview {
     pub rows: Vec<SessionRow>,
     pub table_id: &'static str,
     pub gateway: Vec<(String, String)>,
-}
-
-fn totals_since(s: &dyn Store, since: i64) -> Result<UsageTotals, ApiError> {
-    let mut t = UsageTotals::default();
-    for b in s.usage_buckets(&UsageFilter {
-        since_ms: Some(since),
-        keep: Dims::Model,
-        ..UsageFilter::default()
-    })? {
-        t.add(&b.totals);
-    }
-    Ok(t)
 }
 
 fn budget_note(spent: f64, budget: Option<f64>, t: &UsageTotals) -> String {
@@ -330,23 +318,7 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap) -> Response {
                 .collect();
 
             // Findings over the last week.
-            let week_usage = UsageFilter {
-                since_ms: Some(now - 7 * 24 * HOUR_MS),
-                ..UsageFilter::default()
-            };
-            let hours = hourly_costs(&s.usage_buckets(&UsageFilter {
-                keep: Dims::HourModel,
-                ..week_usage.clone()
-            })?);
-            let mut found = cost_spikes(&hours, 2.0, 0.01);
-            found.extend(hourly_burn(&hours, 3.0));
-            let costly = s.sessions(&SessionFilter {
-                usage: week_usage,
-                order: SessionOrder::Cost,
-                limit: 20,
-                ..SessionFilter::default()
-            })?;
-            found.extend(session_costs(&costly, 5.0));
+            let mut found = anomalies(s, now - 7 * 24 * HOUR_MS)?;
             found.sort_by_key(|a| -a.at_ms);
             let findings = found
                 .iter()

@@ -57,10 +57,7 @@ pub async fn page(
     let r = st
         .read(move |s| {
             let now = chrono::Utc::now().timestamp_millis();
-            let since = match p.range.as_str() {
-                "" | "all" => None,
-                r => Some(now - params::range(Some(r), "7d")?),
-            };
+            let since = params::since(&p.range, "all", now)?;
             let stats = s.tool_stats(since)?;
             let max = stats.iter().map(|t| t.calls).max().unwrap_or(0);
             let rows = stats

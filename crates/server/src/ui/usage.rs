@@ -93,14 +93,6 @@ pub struct UsagePage {
     pub blocks: Vec<BlockRow>,
 }
 
-fn since(range: &str, now: i64) -> Result<Option<i64>, ApiError> {
-    match range {
-        "all" => Ok(None),
-        "" => Ok(Some(now - 30 * 86_400_000)),
-        r => Ok(Some(now - params::range(Some(r), "30d")?)),
-    }
-}
-
 fn row(key: String, t: &UsageTotals, max_cost: f64, href: Option<String>) -> Row {
     Row {
         href,
@@ -285,7 +277,7 @@ pub async fn page(
     let r = st
         .read(move |s| {
             let now = chrono::Utc::now().timestamp_millis();
-            let since_ms = since(&p.range, now)?;
+            let since_ms = params::since(&p.range, "30d", now)?;
             let step = match p.step.as_str() {
                 "" | "day" => "day",
                 "hour" => "hour",
@@ -451,7 +443,7 @@ pub async fn export(State(st): State<AppState>, Query(p): Query<Params>) -> Resp
                 )));
             }
             let now = chrono::Utc::now().timestamp_millis();
-            let t = tables(s, since(&p.range, now)?, &p, Some(&dim))?;
+            let t = tables(s, params::since(&p.range, "30d", now)?, &p, Some(&dim))?;
             Ok((t, p.format.clone(), dim))
         })
         .await;
