@@ -65,6 +65,7 @@ impl Chrome {
             "trace" => "traces",
             p => p,
         };
+        let (signed_in, csrf) = st.logins.frame(headers);
         Chrome {
             title: title.to_string(),
             page,
@@ -76,8 +77,8 @@ impl Chrome {
                     current: *id == section,
                 })
                 .collect(),
-            csrf: st.logins.csrf_for(headers),
-            logged_in: st.token.is_some() && st.logins.session_of(headers).is_some(),
+            csrf,
+            logged_in: st.token.is_some() && signed_in,
             asset_version: super::assets::VERSION.as_str(),
             stream: String::new(),
             live_mode: "refresh",

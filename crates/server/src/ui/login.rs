@@ -43,21 +43,15 @@ impl std::fmt::Debug for Logins {
     }
 }
 
-/// 32 random bytes as hex.
-fn random_hex() -> String {
+/// 32 random bytes as hex; `None` without OS randomness (then nobody can sign in and
+/// every form is refused, rather than guessable secrets).
+fn random_hex() -> Option<String> {
     let mut b = [0u8; 32];
-    if getrandom::fill(&mut b).is_err() {
-        // No OS randomness: fall back to time and address entropy, still unguessable
-        // enough to not be constant, and say so.
-        tracing::warn!("no OS randomness; session ids are weaker");
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        let addr = &b as *const _ as usize as u128;
-        b[..16].copy_from_slice(&(t ^ addr.rotate_left(64)).to_le_bytes());
+    if let Err(e) = getrandom::fill(&mut b) {
+        tracing::error!(error = %e, "no OS randomness: sign-in and forms are refused");
+        return None;
     }
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    Some(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 fn now_ms() -> i64 {
@@ -79,31 +73,38 @@ impl Default for Logins {
     fn default() -> Self {
         Logins {
             by_id: Mutex::new(HashMap::new()),
-            process_csrf: random_hex(),
+            // Empty: `csrf_ok` refuses every form.
+            process_csrf: random_hex().unwrap_or_default(),
         }
     }
 }
 
 impl Logins {
-    /// The sign-in id the request's cookie names, when it is current.
-    pub fn session_of(&self, headers: &HeaderMap) -> Option<String> {
+    /// The current sign-in the request's cookie names: its id and CSRF token.
+    fn current(&self, headers: &HeaderMap) -> Option<(String, String)> {
         let id = cookie_value(headers)?;
         let map = self.by_id.lock().ok()?;
         map.iter()
             .find(|(k, l)| same_secret(k, id) && l.expires_ms > now_ms())
-            .map(|(k, _)| k.clone())
+            .map(|(k, l)| (k.clone(), l.csrf.clone()))
+    }
+
+    /// The sign-in id the request's cookie names, when it is current.
+    pub fn session_of(&self, headers: &HeaderMap) -> Option<String> {
+        self.current(headers).map(|(id, _)| id)
+    }
+
+    /// Whether the request is signed in, and the CSRF token its page's forms carry.
+    pub fn frame(&self, headers: &HeaderMap) -> (bool, String) {
+        match self.current(headers) {
+            Some((_, csrf)) => (true, csrf),
+            None => (false, self.process_csrf.clone()),
+        }
     }
 
     /// The CSRF token forms on this request's pages carry.
     pub fn csrf_for(&self, headers: &HeaderMap) -> String {
-        let Some(id) = self.session_of(headers) else {
-            return self.process_csrf.clone();
-        };
-        self.by_id
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&id).map(|l| l.csrf.clone()))
-            .unwrap_or_else(|| self.process_csrf.clone())
+        self.frame(headers).1
     }
 
     /// Whether `given` is the CSRF token for this request.
@@ -112,7 +113,8 @@ impl Logins {
     }
 
     fn create(&self) -> Option<String> {
-        let id = random_hex();
+        let id = random_hex()?;
+        let csrf = random_hex()?;
         let mut map = self.by_id.lock().ok()?;
         let now = now_ms();
         map.retain(|_, l| l.expires_ms > now);
@@ -129,7 +131,7 @@ impl Logins {
             id.clone(),
             Login {
                 expires_ms: now + TTL_MS,
-                csrf: random_hex(),
+                csrf,
             },
         );
         Some(id)

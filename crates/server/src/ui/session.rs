@@ -2,7 +2,7 @@
 //! sub-agent tree with rolled-up cost, per-turn token bars, context over time, the
 //! paged timeline (live appends on the last page), and its OTLP traces.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use askama::Template;
@@ -225,8 +225,7 @@ pub async fn page(
                 ceiling,
                 "Context used per model call, against the window",
             );
-            let mut by_model: BTreeMap<String, (u64, u64, f64, BTreeMap<String, ()>)> =
-                BTreeMap::new();
+            let mut by_model: BTreeMap<String, (u64, u64, f64, BTreeSet<String>)> = BTreeMap::new();
             for e in &calls {
                 let ev = &e.event;
                 let m = by_model
@@ -239,7 +238,7 @@ pub async fn page(
                     (Some(v), "computed") => format!("computed ({v})"),
                     (_, s) => s.to_string(),
                 };
-                m.3.insert(src, ());
+                m.3.insert(src);
             }
             let models = by_model
                 .into_iter()
@@ -248,7 +247,7 @@ pub async fn page(
                     calls,
                     tokens: fmt::tokens(tokens),
                     cost: fmt::money(cost),
-                    source: src.into_keys().collect::<Vec<_>>().join(", "),
+                    source: src.into_iter().collect::<Vec<_>>().join(", "),
                 })
                 .collect();
             let mut nodes = Vec::new();

@@ -45,15 +45,8 @@ pub struct Row {
     pub key: String,
     pub totals: UsageTotals,
     pub href: Option<String>,
-    pub entries: u64,
-    pub input: u64,
-    pub output: u64,
-    pub cache_read: u64,
-    pub cache_write: u64,
     pub tokens_text: String,
-    pub cost: String,
     pub cost_text: String,
-    pub source: &'static str,
     pub meter: String,
 }
 
@@ -96,15 +89,8 @@ pub struct UsagePage {
 fn row(key: String, t: &UsageTotals, max_cost: f64, href: Option<String>) -> Row {
     Row {
         href,
-        entries: t.entries,
-        input: t.input_tokens,
-        output: t.output_tokens,
-        cache_read: t.cache_read_tokens,
-        cache_write: t.cache_write_tokens,
         tokens_text: fmt::tokens(t.total_tokens),
-        cost: t.cost_usd.to_string(),
         cost_text: fmt::money(t.cost_usd),
-        source: t.cost_source(),
         meter: svg::meter(t.cost_usd, max_cost, &fmt::money(t.cost_usd)),
         totals: t.clone(),
         key,
@@ -460,13 +446,13 @@ pub async fn export(State(st): State<AppState>, Query(p): Query<Params>) -> Resp
                 out.push_str(&format!(
                     "{},{},{},{},{},{},{},{}\n",
                     csv_field(&r.key),
-                    r.entries,
-                    r.input,
-                    r.output,
-                    r.cache_read,
-                    r.cache_write,
-                    r.cost,
-                    r.source
+                    r.totals.entries,
+                    r.totals.input_tokens,
+                    r.totals.output_tokens,
+                    r.totals.cache_read_tokens,
+                    r.totals.cache_write_tokens,
+                    r.totals.cost_usd,
+                    r.totals.cost_source()
                 ));
             }
             download(out, &format!("{name}.csv"), "text/csv; charset=utf-8")
@@ -474,7 +460,7 @@ pub async fn export(State(st): State<AppState>, Query(p): Query<Params>) -> Resp
         "json" => {
             let v: Vec<serde_json::Value> = rows
                 .iter()
-                .map(|r| serde_json::json!({ dim.as_str(): r.key, "entries": r.entries, "input_tokens": r.input, "output_tokens": r.output, "cache_read_tokens": r.cache_read, "cache_write_tokens": r.cache_write, "cost_usd": r.cost.parse::<f64>().unwrap_or(0.0), "cost_source": r.source }))
+                .map(|r| serde_json::json!({ dim.as_str(): r.key, "entries": r.totals.entries, "input_tokens": r.totals.input_tokens, "output_tokens": r.totals.output_tokens, "cache_read_tokens": r.totals.cache_read_tokens, "cache_write_tokens": r.totals.cache_write_tokens, "cost_usd": r.totals.cost_usd, "cost_source": r.totals.cost_source() }))
                 .collect();
             download(
                 serde_json::to_string_pretty(&v).unwrap_or_default(),
