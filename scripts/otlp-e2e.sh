@@ -22,25 +22,8 @@ started=$(date +%s)
 OTEL=1.45.2
 PINS="opentelemetry-api==$OTEL opentelemetry-sdk==$OTEL opentelemetry-exporter-otlp-proto-http==$OTEL opentelemetry-exporter-otlp-proto-grpc==$OTEL"
 VENV=${OTLP_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/clawscope/otlp-venv}
-if [ "$(cat "$VENV/.pins" 2>/dev/null)" != "$PINS" ] \
-  || ! "$VENV/bin/python" -c 'import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc' 2>/dev/null; then
-  say "creating $VENV (OpenTelemetry SDK $OTEL)"
-  rm -rf "$VENV"
-  mkdir -p "$(dirname "$VENV")"
-  if ! python3 -m venv "$VENV" 2>/dev/null; then
-    # Debian and Ubuntu ship venv's ensurepip separately.
-    rm -rf "$VENV"
-    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-      say "installing python3-venv"
-      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
-      python3 -m venv "$VENV"
-    else
-      say "python3 -m venv does not work here: install python3-venv"; exit 1
-    fi
-  fi
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check $PINS
-  echo "$PINS" >"$VENV/.pins"
-fi
+. "$ROOT/scripts/lib/venv.sh"
+cached_venv "$VENV" "$PINS" 'import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc' || exit 1
 PY=$VENV/bin/python
 # The exporters must see only what this script gives them, and reach loopback directly
 # (requests, grpcio, urllib and curl all honour proxy variables).

@@ -38,24 +38,8 @@ fi
 # --- Selenium, in a cached venv ----------------------------------------------------------------
 PINS="selenium==4.51.0"
 VENV=${UI_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/clawscope/ui-venv}
-if [ "$(cat "$VENV/.pins" 2>/dev/null)" != "$PINS" ] || ! "$VENV/bin/python" -c 'import selenium' 2>/dev/null; then
-  say "creating $VENV ($PINS)"
-  rm -rf "$VENV"
-  mkdir -p "$(dirname "$VENV")"
-  if ! python3 -m venv "$VENV" 2>/dev/null; then
-    # Debian and Ubuntu ship venv's ensurepip separately.
-    rm -rf "$VENV"
-    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-      say "installing python3-venv"
-      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
-      python3 -m venv "$VENV"
-    else
-      say "python3 -m venv does not work here: install python3-venv"; exit 1
-    fi
-  fi
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check $PINS
-  echo "$PINS" >"$VENV/.pins"
-fi
+. "$ROOT/scripts/lib/venv.sh"
+cached_venv "$VENV" "$PINS" 'import selenium' || exit 1
 # Chromium, chromedriver and Selenium talk over loopback; no proxy in between.
 export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
 # Selenium must use the given chromedriver, never download one.
