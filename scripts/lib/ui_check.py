@@ -628,14 +628,7 @@ def clicks_and_live(b, srv, run_oc, parent, child):
     marker = f"live-marker-{int(time.time() * 1000)}"
     path = os.path.join(run_oc, fx.MAIN_FILE)
     fx.append_assistant(path, marker)
-    t0 = time.monotonic()
-    seen = None
-    while time.monotonic() - t0 < 5:
-        if b.js("""return [...document.querySelectorAll('#timeline .event')]
-                   .some(e => e.textContent.includes(arguments[0]))""", marker):
-            seen = time.monotonic() - t0
-            break
-        time.sleep(0.05)
+    seen = timeline_shows(b, marker, 5)
     info(f"appended line shown on the open page after "
          + (f"{seen * 1000:.0f} ms" if seen is not None else "> 5 s (never)"))
     check("[live] an appended transcript line appears on the open session page within 1 s",
@@ -694,13 +687,7 @@ def odd_key(b, srv, oc_dir):
     marker = f"odd-live-{int(time.time() * 1000)}"
     fx.append_assistant(os.path.join(oc_dir, "agents", "main", "sessions",
                                      f"{fx.ODD_SESSION_ID}.jsonl"), marker)
-    t0, seen = time.monotonic(), None
-    while time.monotonic() - t0 < 3:
-        if b.js("""return [...document.querySelectorAll('#timeline .event')]
-                   .some(e => e.textContent.includes(arguments[0]))""", marker):
-            seen = time.monotonic() - t0
-            break
-        time.sleep(0.05)
+    seen = timeline_shows(b, marker, 3)
     check("[odd key] a line appended live appears on its page within 1 s",
           seen is not None and seen <= 1.0, f"{seen}")
     b.screenshot("odd-key-session")
@@ -726,6 +713,17 @@ def overview_live(b, srv, run_oc):
     check("[live] the open overview's cost-total follows a new reply within 2 s",
           seen is not None and seen <= 2.0, f"before {before}, page {b.metric('cost-total')[0]}, API {want}")
     end_page(b, "overview live")
+
+
+def timeline_shows(b, marker, timeout):
+    """Seconds until a `#timeline .event` contains `marker` (polled every 50 ms), or None."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if b.js("""return [...document.querySelectorAll('#timeline .event')]
+                   .some(e => e.textContent.includes(arguments[0]))""", marker):
+            return time.monotonic() - t0
+        time.sleep(0.05)
+    return None
 
 
 def wait_css(b, sel, timeout=5):
@@ -844,13 +842,7 @@ def hostile_live(b, srv, oc_dir):
     marker = f"hostile-live-{int(time.time() * 1000)}"
     path = os.path.join(oc_dir, "agents", "main", "sessions", f"{fx.HOSTILE_SESSION_ID}.jsonl")
     fx.append_assistant(path, f"{marker} {' '.join(fx.PAYLOADS + fx.EXTRA)} key {fx.SECRET_KEY}")
-    t0, seen = time.monotonic(), None
-    while time.monotonic() - t0 < 3:
-        if b.js("""return [...document.querySelectorAll('#timeline .event')]
-                   .some(e => e.textContent.includes(arguments[0]))""", marker):
-            seen = time.monotonic() - t0
-            break
-        time.sleep(0.05)
+    seen = timeline_shows(b, marker, 3)
     check("[hostile live] a hostile line appended live appears on the open page", seen is not None,
           f"{seen}")
     time.sleep(0.3)
@@ -1043,13 +1035,7 @@ def login(b, srv, run_oc):
         time.sleep(0.5)
         marker = f"login-live-{int(time.time() * 1000)}"
         fx.append_assistant(os.path.join(run_oc, fx.MAIN_FILE), marker)
-        t0, seen = time.monotonic(), None
-        while time.monotonic() - t0 < 3:
-            if b.js("""return [...document.querySelectorAll('#timeline .event')]
-                       .some(e => e.textContent.includes(arguments[0]))""", marker):
-                seen = time.monotonic() - t0
-                break
-            time.sleep(0.05)
+        seen = timeline_shows(b, marker, 3)
         check("[login] live updates reach a logged-in session page within 1 s",
               seen is not None and seen <= 1.0, f"{seen}")
         end_page(b, "login session")
