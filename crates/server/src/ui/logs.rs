@@ -22,6 +22,8 @@ use crate::{ApiError, AppState};
 
 /// Stored lines shown when there is no log file.
 const MAX_LINES: usize = 500;
+/// Days of stored lines read when there is no log file.
+const STORED_DAYS: i64 = 7;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Params {
@@ -135,8 +137,10 @@ pub async fn page(
     // No readable log file: the stored warnings and errors.
     let r = st
         .read(move |s| {
+            // The last week only: a page load must not read every stored line.
             let evs = s.events(&EventFilter {
                 kinds: vec![EventKind::Log.as_str().to_string()],
+                since_ms: Some(chrono::Utc::now().timestamp_millis() - STORED_DAYS * 86_400_000),
                 ..EventFilter::default()
             })?;
             let lines = evs
