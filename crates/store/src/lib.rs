@@ -5,6 +5,7 @@
 //! backend (PostgreSQL for fleets) is one more module implementing the trait.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod sqlite;
 
 pub use clawscope_core::batch::Batch;
@@ -18,6 +19,7 @@ use clawscope_core::query::{
 use clawscope_core::report::{UsageBucket, UsageEntry};
 use clawscope_core::stats::{ActivityBucket, FlowEdge, ToolStat};
 
+pub use alerts::{AlertChanges, AlertStore, DeliveryOutcome, NewAlert, ResolvedAlert, StoredRule};
 pub use sqlite::SqliteStore;
 
 /// Store failures.

@@ -1,0 +1,135 @@
+//! The alert half of the store contract: alerts and their history, silences, the
+//! notification outbox, gateway actions, rules edited through the API, and the
+//! engine's event cursor. One [`AlertStore::apply_alerts`] call is one transaction,
+//! so an alert change, the notifications it queues and the cursor it covers land
+//! together or not at all (a crash neither loses nor repeats a notification).
+
+use clawscope_core::alert::{
+    Alert, AlertAction, AlertFilter, Condition, Delivery, Notification, Silence,
+};
+
+use crate::Result;
+
+/// A newly firing alert and what to tell whom.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewAlert {
+    /// The finding.
+    pub condition: Condition,
+    /// Why nothing is sent (`silenced`, `cooldown`), if so.
+    pub suppressed: Option<String>,
+    /// (channel name, notification) pairs to queue; `alert_id` in each is filled in
+    /// by the store with the new alert's id.
+    pub deliveries: Vec<(String, Notification)>,
+}
+
+/// A firing alert that stopped holding.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResolvedAlert {
+    /// The alert.
+    pub id: i64,
+    /// When.
+    pub resolved_ms: i64,
+    /// (channel name, notification) pairs to queue.
+    pub deliveries: Vec<(String, Notification)>,
+}
+
+/// Everything one engine evaluation changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertChanges {
+    /// New alerts.
+    pub fired: Vec<NewAlert>,
+    /// Still firing: latest value, message, last seen; severity only rises.
+    pub updated: Vec<(i64, Condition)>,
+    /// Ended.
+    pub resolved: Vec<ResolvedAlert>,
+    /// The engine's event cursor (store seq) after this evaluation, if it moved.
+    pub cursor: Option<i64>,
+}
+
+impl AlertChanges {
+    /// Nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.fired.is_empty()
+            && self.updated.is_empty()
+            && self.resolved.is_empty()
+            && self.cursor.is_none()
+    }
+}
+
+/// How one delivery attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    /// The receiver accepted it.
+    Sent {
+        /// When.
+        at_ms: i64,
+    },
+    /// Failed; try again at `next_attempt_ms`.
+    Retry {
+        /// The failure.
+        error: String,
+        /// When to try again.
+        next_attempt_ms: i64,
+    },
+    /// Failed for good.
+    Failed {
+        /// The failure.
+        error: String,
+    },
+}
+
+/// A rule added or changed through the API (the rule as JSON, in the alerts crate's
+/// rule shape); it overrides a built-in or config rule with the same id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredRule {
+    /// Rule id.
+    pub id: String,
+    /// The rule as JSON.
+    pub json: String,
+    /// `true`: the rule id is deleted (a built-in or config rule switched off by the API).
+    pub deleted: bool,
+    /// When it was last changed (epoch ms).
+    pub updated_ms: i64,
+}
+
+/// Alert persistence. Every write is one transaction.
+pub trait AlertStore {
+    /// Apply an evaluation's changes atomically; returns the new alerts' ids in order.
+    fn apply_alerts(&mut self, changes: &AlertChanges) -> Result<Vec<i64>>;
+    /// The engine's event cursor (0 when it never ran).
+    fn alert_cursor(&self) -> Result<i64>;
+    /// Alerts, newest first.
+    fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>>;
+    /// One alert.
+    fn alert(&self, id: i64) -> Result<Option<Alert>>;
+    /// Acknowledge an alert; `false` if there is no such alert.
+    fn ack_alert(&mut self, id: i64, by: &str, at_ms: i64) -> Result<bool>;
+    /// Store a silence; returns its id.
+    fn add_silence(&mut self, silence: &Silence) -> Result<i64>;
+    /// Silences still in force at `at_ms` (all of them when `None`), newest first.
+    fn silences(&self, at_ms: Option<i64>) -> Result<Vec<Silence>>;
+    /// Remove a silence; `false` if there is no such silence.
+    fn remove_silence(&mut self, id: i64) -> Result<bool>;
+    /// Queue notifications outside an alert change (test sends); returns their ids.
+    fn queue_deliveries(
+        &mut self,
+        items: &[(String, Notification)],
+        at_ms: i64,
+    ) -> Result<Vec<i64>>;
+    /// Pending deliveries due at `now_ms`, oldest first.
+    fn due_deliveries(&self, now_ms: i64, limit: usize) -> Result<Vec<Delivery>>;
+    /// Record an attempt (counts it).
+    fn finish_delivery(&mut self, id: i64, outcome: &DeliveryOutcome) -> Result<()>;
+    /// Deliveries of one alert (all when `None`), newest first.
+    fn deliveries(&self, alert_id: Option<i64>, limit: usize) -> Result<Vec<Delivery>>;
+    /// Record a gateway action; returns its id.
+    fn record_action(&mut self, action: &AlertAction) -> Result<i64>;
+    /// Recorded actions, newest first.
+    fn actions(&self, limit: usize) -> Result<Vec<AlertAction>>;
+    /// Rules edited through the API.
+    fn stored_rules(&self) -> Result<Vec<StoredRule>>;
+    /// Add or replace an edited rule (or a deletion marker).
+    fn put_rule(&mut self, rule: &StoredRule) -> Result<()>;
+    /// Forget an edited rule (the built-in or config rule applies again); `false` if none.
+    fn remove_rule(&mut self, id: &str) -> Result<bool>;
+}
