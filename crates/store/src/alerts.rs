@@ -95,6 +95,10 @@ pub struct StoredRule {
 /// Alert persistence. Every write is one transaction.
 pub trait AlertStore {
     /// Apply an evaluation's changes atomically; returns the new alerts' ids in order.
+    /// Resolves are applied before fires, so one evaluation may end an alert and open a
+    /// new one on the same rule + scope. Errors (and writes nothing): a second firing
+    /// alert on a rule + scope, an update or resolve of an alert that is not firing (an
+    /// update must also name its rule and scope), a value or threshold that is not finite.
     fn apply_alerts(&mut self, changes: &AlertChanges) -> Result<Vec<i64>>;
     /// The engine's event cursor (0 when it never ran).
     fn alert_cursor(&self) -> Result<i64>;
@@ -116,17 +120,17 @@ pub trait AlertStore {
         items: &[(String, Notification)],
         at_ms: i64,
     ) -> Result<Vec<i64>>;
-    /// Pending deliveries due at `now_ms`, oldest first.
+    /// Pending deliveries due at `now_ms`, oldest (first queued) first; `limit` 0 = all.
     fn due_deliveries(&self, now_ms: i64, limit: usize) -> Result<Vec<Delivery>>;
-    /// Record an attempt (counts it).
+    /// Record an attempt (counts it); an error if there is no such delivery.
     fn finish_delivery(&mut self, id: i64, outcome: &DeliveryOutcome) -> Result<()>;
-    /// Deliveries of one alert (all when `None`), newest first.
+    /// Deliveries of one alert (all when `None`), newest first; `limit` 0 = all.
     fn deliveries(&self, alert_id: Option<i64>, limit: usize) -> Result<Vec<Delivery>>;
     /// Record a gateway action; returns its id.
     fn record_action(&mut self, action: &AlertAction) -> Result<i64>;
-    /// Recorded actions, newest first.
+    /// Recorded actions, newest first; `limit` 0 = all.
     fn actions(&self, limit: usize) -> Result<Vec<AlertAction>>;
-    /// Rules edited through the API.
+    /// Rules edited through the API, by id.
     fn stored_rules(&self) -> Result<Vec<StoredRule>>;
     /// Add or replace an edited rule (or a deletion marker).
     fn put_rule(&mut self, rule: &StoredRule) -> Result<()>;

@@ -63,8 +63,9 @@ pub struct ApplyStats {
     pub unchanged: u64,
 }
 
-/// The store contract. Writes go through [`Store::apply`]; everything else reads.
-pub trait Store: Send {
+/// The store contract. Event writes go through [`Store::apply`]; alert state goes
+/// through its [`AlertStore`] half.
+pub trait Store: AlertStore + Send {
     /// Apply a batch in one transaction: events, session metadata, cursors, rollups.
     fn apply(&mut self, batch: &Batch) -> Result<ApplyStats>;
     /// A source cursor's stored state.

@@ -713,13 +713,16 @@ fn migration_backfill_equals_incremental_writes() {
              DROP TABLE dash_session_model; DROP INDEX IF EXISTS events_tool_call;
              DROP INDEX events_kind_cron_job; DROP INDEX events_kind_cron_run;
              DROP INDEX events_kind_task_run; DROP INDEX events_kind_log;
+             DROP TABLE alerts; DROP TABLE alert_silences; DROP TABLE alert_deliveries;
+             DROP TABLE alert_actions; DROP TABLE alert_rules;
+             DELETE FROM store_meta WHERE key = 'alerts_seq';
              PRAGMA user_version = 5;",
         )
         .expect("downgrade");
     }
     let upgraded = open(&b);
-    assert_eq!(SqliteStore::supported_version(), 7);
-    assert_eq!(upgraded.stats().expect("stats").schema_version, 7);
+    assert_eq!(SqliteStore::supported_version(), 8);
+    assert_eq!(upgraded.stats().expect("stats").schema_version, 8);
     assert_eq!(snapshot(&upgraded), snapshot(&incremental));
     check_against_events(&upgraded);
     let pending = |p: &Path| -> Vec<(i64, i64, i64, String, String)> {

@@ -1,5 +1,7 @@
 //! The embedded SQLite backend (WAL), the default store.
 
+mod alerts;
+mod alerts_read;
 mod dashboard;
 mod dashboard_read;
 mod read;
@@ -33,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0005_transcript_usage_index.sql"),
     include_str!("../../migrations/sqlite/0006_dashboard_rollups.sql"),
     include_str!("../../migrations/sqlite/0007_rare_kind_indexes.sql"),
+    include_str!("../../migrations/sqlite/0008_alerts.sql"),
 ];
 
 /// Secondary indexes on `events` (also created by migrations 1 and 5); re-created on open in
