@@ -2,6 +2,7 @@
 //! store current is the caller's job (a refresh task handed in by the binary).
 #![forbid(unsafe_code)]
 
+mod alerts_api;
 mod api;
 mod auth;
 mod live;
@@ -21,6 +22,16 @@ use clawscope_store::Store;
 
 pub use params::ApiError;
 
+/// The alert configuration the API and the dashboard show and validate rule edits
+/// against: the `[alerts]` section and the `[budget]` amounts the binary read.
+#[derive(Debug, Clone, Default)]
+pub struct AlertsView {
+    /// `[alerts]` (rules, channels; channel secrets are never shown).
+    pub config: clawscope_alerts::AlertsConfig,
+    /// `[budget]` amounts the budget rules use.
+    pub budget: clawscope_alerts::rules::BudgetAmounts,
+}
+
 /// Produces the gateway client's status as JSON (for `/api/v1/gateway`).
 pub type GatewayStatusFn = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 
@@ -34,6 +45,7 @@ pub struct AppState {
     gateway: Option<GatewayStatusFn>,
     ui: Arc<ui::UiConfig>,
     logins: Arc<ui::Logins>,
+    alerts: Arc<AlertsView>,
 }
 
 impl AppState {
@@ -47,6 +59,7 @@ impl AppState {
             gateway: None,
             ui: Arc::new(ui::UiConfig::default()),
             logins: Arc::new(ui::Logins::default()),
+            alerts: Arc::new(AlertsView::default()),
         }
     }
 
@@ -68,6 +81,13 @@ impl AppState {
         self
     }
 
+    /// Show and validate alerts against this configuration (without it: the built-in
+    /// rules and the default `[alerts]` section).
+    pub fn with_alerts(mut self, alerts: AlertsView) -> AppState {
+        self.alerts = Arc::new(alerts);
+        self
+    }
+
     /// Run a read against the store off the async threads.
     async fn read<T: Send + 'static>(
         &self,
@@ -83,11 +103,28 @@ impl AppState {
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
     }
+
+    /// Run a write (one store transaction per call) off the async threads.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Store) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store
+                .lock()
+                .map_err(|_| ApiError::Internal("store lock poisoned".into()))?;
+            f(guard.as_mut())
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+    }
 }
 
 /// The API and dashboard router.
 pub fn router(state: AppState) -> Router {
     api::routes(state.clone())
+        .merge(alerts_api::routes(state.clone()))
         .merge(ui::routes().with_state(state.clone()))
         .layer(axum::middleware::from_fn_with_state(
             state,

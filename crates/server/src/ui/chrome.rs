@@ -12,8 +12,9 @@ pub struct NavItem {
 }
 
 /// The pages in the navigation, in order.
-const NAV: [(&str, &str); 10] = [
+const NAV: [(&str, &str); 11] = [
     ("overview", "Overview"),
+    ("alerts", "Alerts"),
     ("sessions", "Sessions"),
     ("usage", "Usage"),
     ("flow", "Flow"),
@@ -44,6 +45,7 @@ impl NavItem {
     pub fn href(&self) -> &'static str {
         match self.id {
             "overview" => "/",
+            "alerts" => "/alerts",
             "sessions" => "/sessions",
             "usage" => "/usage",
             "flow" => "/flow",

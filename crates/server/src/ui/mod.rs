@@ -3,11 +3,12 @@
 //! the store through [`AppState::read`] like the JSON API; the script only fetches
 //! server-rendered fragments and listens to the live feed.
 
+mod alerts;
 mod assets;
 mod chrome;
 mod crons;
 mod flow;
-mod fmt;
+pub(crate) mod fmt;
 mod health;
 mod login;
 mod logs;
@@ -86,6 +87,10 @@ impl Default for UiConfig {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(overview::page))
+        .route("/alerts", get(alerts::page))
+        .route("/alerts/{id}/ack", post(alerts::ack))
+        .route("/alerts/silences", post(alerts::silence))
+        .route("/alerts/silences/{id}/remove", post(alerts::unsilence))
         .route("/sessions", get(sessions::page))
         .route("/sessions/{key}", get(session::page))
         .route("/sessions/{key}/events", get(session::fragment))

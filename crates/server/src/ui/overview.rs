@@ -14,6 +14,7 @@ use clawscope_core::query::{Dims, SessionFilter, SessionOrder, UsageFilter};
 use clawscope_core::redact::mask;
 use clawscope_core::report::{period_starts, UsageTotals};
 
+use super::alerts::{firing_summary, FiringSummary};
 use super::chrome::Chrome;
 use super::rows::{session_href, Metric, SessionRow};
 use super::{fmt, render, svg};
@@ -25,6 +26,8 @@ const ACTIVE_ROWS: usize = 40;
 /// Sessions in the context heatmap.
 const HEAT_CELLS: usize = 60;
 const HOUR_MS: i64 = 3_600_000;
+/// Firing alerts listed (worst first).
+const ALERT_LINES: usize = 5;
 
 pub struct ActiveRow {
     pub href: String,
@@ -69,6 +72,7 @@ pub struct Overview {
     pub errors_chart: String,
     pub heat: Vec<HeatCell>,
     pub findings: Vec<Finding>,
+    pub alerts: FiringSummary,
     pub rows: Vec<SessionRow>,
     pub table_id: &'static str,
     pub gateway: Vec<(String, String)>,
@@ -345,6 +349,7 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap) -> Response {
                     href: a.session_key.as_deref().map(session_href),
                 })
                 .collect();
+            let alerts = firing_summary(s, ALERT_LINES, now)?;
             Ok((
                 money,
                 counts,
@@ -353,13 +358,22 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap) -> Response {
                 errors_chart,
                 heat,
                 recent,
-                findings,
+                (findings, alerts),
             ))
         })
         .await;
     let now = chrono::Utc::now().timestamp_millis();
     let r = r.map(
-        |(money, counts, cost_chart, turns_chart, errors_chart, heat, recent, findings)| {
+        |(
+            money,
+            counts,
+            cost_chart,
+            turns_chart,
+            errors_chart,
+            heat,
+            recent,
+            (findings, alerts),
+        )| {
             let (status_counts, groups) = active_rows(live.as_deref().unwrap_or(&[]), now);
             Overview {
                 chrome,
@@ -373,6 +387,7 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap) -> Response {
                 errors_chart,
                 heat,
                 findings,
+                alerts,
                 rows: recent,
                 table_id: "recent",
                 gateway: gateway_lines(gateway.as_ref(), now),
