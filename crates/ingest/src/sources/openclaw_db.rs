@@ -158,6 +158,12 @@ pub fn read(db: &Path, agent: &str, cursors: &Cursors) -> UnitOutput {
         return out; // not written since the last import
     }
     if let Err(e) = read_inner(db, agent, cursors, &mut out) {
+        // A gateway creates the file a moment before its tables: nothing to read yet,
+        // and the next write brings the follower back here.
+        if e.to_string().starts_with("no such table") {
+            tracing::debug!(path = %label, "agent database has no tables yet");
+            return UnitOutput::default();
+        }
         tracing::warn!(path = %label, error = %e, "agent database read failed");
         out.skip(&label, 0, skip_reason(&e));
         return out;
