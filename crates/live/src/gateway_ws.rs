@@ -18,6 +18,7 @@ use clawscope_core::live::LiveOutput;
 use clawscope_core::redact::mask;
 use clawscope_core::SessionMeta;
 
+use crate::gateway_rpc::{refuse, Calls, InFlight};
 use crate::now_ms;
 use crate::writer::Work;
 
@@ -34,6 +35,9 @@ pub struct GatewayConfig {
     pub backoff_min: Duration,
     /// Longest reconnect delay.
     pub backoff_max: Duration,
+    /// Operator scopes asked for at connect: read only by default; write actions
+    /// (cron toggle and run-now, auto-pause, channel messages) need more.
+    pub scopes: Vec<String>,
 }
 
 impl GatewayConfig {
@@ -45,6 +49,7 @@ impl GatewayConfig {
             poll_every: Duration::from_secs(60),
             backoff_min: Duration::from_millis(500),
             backoff_max: Duration::from_secs(10),
+            scopes: vec!["operator.read".into()],
         }
     }
 }
@@ -68,6 +73,12 @@ pub struct GatewayStatus {
     pub failures: u32,
     /// Event frames received.
     pub events: u64,
+    /// When the newest frame of any kind (event, tick, answer) arrived (epoch ms).
+    pub last_frame_ms: Option<i64>,
+    /// Since when the current state holds (epoch ms).
+    pub state_since_ms: Option<i64>,
+    /// The scopes the gateway granted.
+    pub scopes: Vec<String>,
     /// Latest result of each read RPC (secrets masked).
     pub rpc: BTreeMap<String, Value>,
 }
@@ -104,15 +115,24 @@ fn set(status: &SharedStatus, f: impl FnOnce(&mut GatewayStatus)) {
     }
 }
 
-/// Run the client forever (until `tx`'s writer is gone).
-pub async fn run(cfg: GatewayConfig, tx: mpsc::Sender<Work>, status: SharedStatus) {
+/// Run the client forever (until `tx`'s writer is gone). `calls` are sent on the
+/// connection while it is up and refused at once while it is not.
+pub async fn run(
+    cfg: GatewayConfig,
+    tx: mpsc::Sender<Work>,
+    status: SharedStatus,
+    mut calls: Calls,
+) {
     set(&status, |s| {
         s.url = cfg.url.clone();
         s.state = "connecting".into();
+        s.state_since_ms = Some(now_ms());
     });
     let mut delay = cfg.backoff_min;
     loop {
-        let res = connection(&cfg, &tx, &status).await;
+        let mut inflight = InFlight::default();
+        let res = connection(&cfg, &tx, &status, &mut calls, &mut inflight).await;
+        inflight.fail_all("the gateway connection closed before it answered");
         if tx.is_closed() {
             return;
         }
@@ -127,6 +147,9 @@ pub async fn run(cfg: GatewayConfig, tx: mpsc::Sender<Work>, status: SharedStatu
         }
         tracing::warn!(url = %cfg.url, error = %err, retry_in_ms = delay.as_millis() as u64, "gateway connection");
         set(&status, |s| {
+            if s.state != state {
+                s.state_since_ms = Some(now_ms());
+            }
             s.state = state.into();
             s.last_error = Some(err);
             s.connected_since_ms = None;
@@ -134,7 +157,17 @@ pub async fn run(cfg: GatewayConfig, tx: mpsc::Sender<Work>, status: SharedStatu
         });
         // Jitter keeps many clients from reconnecting in step.
         let jitter = Duration::from_millis((now_ms() % 250) as u64);
-        tokio::time::sleep(delay + jitter).await;
+        let pause = tokio::time::sleep(delay + jitter);
+        tokio::pin!(pause);
+        loop {
+            tokio::select! {
+                _ = &mut pause => break,
+                c = calls.recv() => match c {
+                    Some(c) => refuse(c, "the gateway is not connected"),
+                    None => pause.as_mut().await,
+                },
+            }
+        }
         delay = (delay * 2).min(cfg.backoff_max);
     }
 }
@@ -145,6 +178,8 @@ async fn connection(
     cfg: &GatewayConfig,
     tx: &mpsc::Sender<Work>,
     status: &SharedStatus,
+    calls: &mut Calls,
+    inflight: &mut InFlight,
 ) -> Result<bool, SessionError> {
     let t = |e: String| SessionError::Transport(e);
     let (mut ws, _) = tokio::time::timeout(
@@ -164,7 +199,7 @@ async fn connection(
     let connect = json!({"type": "req", "id": "clawscope-connect", "method": "connect", "params": {
         "minProtocol": 4, "maxProtocol": 4,
         "client": {"id": "cli", "version": env!("CARGO_PKG_VERSION"), "platform": std::env::consts::OS, "mode": "cli"},
-        "role": "operator", "scopes": ["operator.read"], "caps": [],
+        "role": "operator", "scopes": cfg.scopes, "caps": [],
         "auth": {"token": cfg.token.clone().unwrap_or_default()},
         "locale": "en-US", "userAgent": concat!("clawscope/", env!("CARGO_PKG_VERSION"))}});
     ws.send(WsMessage::text(connect.to_string()))
@@ -186,9 +221,18 @@ async fn connection(
     let version = hello["payload"]["server"]["version"]
         .as_str()
         .map(str::to_string);
+    let granted: Vec<String> = hello["payload"]["auth"]["scopes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
     tracing::info!(url = %cfg.url, version = version.as_deref().unwrap_or("?"), "gateway connected");
     set(status, |s| {
         s.state = "connected".into();
+        s.state_since_ms = Some(now_ms());
+        s.last_frame_ms = Some(now_ms());
+        s.scopes = granted;
         s.server_version = version;
         s.connected_since_ms = Some(now_ms());
         s.connects += 1;
@@ -201,6 +245,13 @@ async fn connection(
     let mut pending: BTreeMap<String, &'static str> = BTreeMap::new();
     loop {
         tokio::select! {
+            c = calls.recv(), if !calls.is_closed() => {
+                let Some(c) = c else { continue };
+                let frame = inflight.frame(c);
+                if ws.send(WsMessage::text(frame.to_string())).await.is_err() {
+                    return Ok(true);
+                }
+            }
             _ = poll.tick() => {
                 for (method, params) in READ_RPCS {
                     next_id += 1;
@@ -219,6 +270,7 @@ async fn connection(
                     return Ok(true);
                 }
                 let Some(v) = json_of(&m) else { continue };
+                set(status, |s| s.last_frame_ms = Some(now_ms()));
                 match v["type"].as_str() {
                     Some("event") => {
                         let event = v["event"].as_str().unwrap_or("");
@@ -231,6 +283,9 @@ async fn connection(
                         }
                     }
                     Some("res") => {
+                        if inflight.answer(&v) {
+                            continue;
+                        }
                         let Some(method) = v["id"].as_str().and_then(|id| pending.remove(id)) else { continue };
                         rpc_result(method, &v, tx, status).await;
                     }

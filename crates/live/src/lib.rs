@@ -6,6 +6,7 @@
 
 pub mod event_socket;
 pub mod follow;
+pub mod gateway_rpc;
 pub mod gateway_ws;
 pub mod writer;
 
