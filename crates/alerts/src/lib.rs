@@ -3,5 +3,12 @@
 //! notification outbox and its delivery, and gateway actions (auto-pause).
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod deliver;
+pub mod engine;
 pub mod gateway;
+pub mod pause;
+pub mod rules;
+pub mod service;
+
+pub use config::{AlertsConfig, ConfigError};

@@ -1,0 +1,248 @@
+//! What the engine remembers from the events it has seen: rolling samples (cost,
+//! tokens, requests, errors), per-session state (context use, open runs and tool
+//! calls, the current tool-call streak) and cron jobs. Rebuilt by replaying recent
+//! events at start, so a restart sees what it saw before.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::Value;
+
+use clawscope_core::query::StoredEvent;
+use clawscope_core::{Event, EventKind};
+
+/// One event's contribution to the rolling windows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sample {
+    /// When.
+    pub ts_ms: i64,
+    /// Session key.
+    pub session_key: String,
+    /// USD.
+    pub cost: f64,
+    /// Tokens.
+    pub tokens: u64,
+    /// 1 for a model reply with usage.
+    pub requests: u64,
+    /// Model replies and tool results (the error-rate denominator).
+    pub outcomes: u64,
+    /// Failed ones among them.
+    pub errors: u64,
+}
+
+/// A session as far as the rules care.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionObs {
+    /// Agent id.
+    pub agent: Option<String>,
+    /// Newest event time.
+    pub last_ts_ms: i64,
+    /// Latest (context used, context window).
+    pub context: Option<(u64, u64)>,
+    /// Runs and tool calls started and not finished: id → start time.
+    pub open: BTreeMap<String, i64>,
+    /// The current streak of identical tool calls: (tool, arguments), length.
+    pub streak: Option<(String, String)>,
+    /// Length of that streak.
+    pub streak_len: u64,
+    /// Call ids already counted in the streak (a re-read copy is not a repeat).
+    streak_ids: Vec<String>,
+    /// Tool calls that finished (a re-stored copy of the call must not reopen it).
+    closed: HashSet<String>,
+}
+
+/// A cron job's latest known state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CronObs {
+    /// Display name.
+    pub name: String,
+    /// Enabled.
+    pub enabled: bool,
+    /// Next scheduled run (epoch ms).
+    pub next_run_ms: Option<i64>,
+    /// Latest finished run: (started ms, failed, error text).
+    pub last_run: Option<(i64, bool, Option<String>)>,
+}
+
+/// Everything observed.
+#[derive(Debug, Default)]
+pub struct Observed {
+    /// Rolling samples by event id (a re-stored copy replaces its sample).
+    samples: HashMap<String, Sample>,
+    /// Sessions by key.
+    pub sessions: HashMap<String, SessionObs>,
+    /// Cron jobs by id.
+    pub crons: HashMap<String, CronObs>,
+    /// Highest store sequence observed.
+    pub max_seq: i64,
+    /// Newest event time observed.
+    pub newest_ts_ms: i64,
+}
+
+fn attrs(ev: &Event) -> Value {
+    ev.attrs
+        .as_deref()
+        .and_then(|a| serde_json::from_str(a).ok())
+        .unwrap_or(Value::Null)
+}
+
+fn is_failure(ev: &Event) -> bool {
+    ev.error.is_some()
+        || ev.stop_reason.as_deref() == Some("error")
+        || ev.tool.as_ref().is_some_and(|t| t.is_error)
+}
+
+impl Observed {
+    /// Take one stored event into account.
+    pub fn observe(&mut self, se: &StoredEvent) {
+        self.max_seq = self.max_seq.max(se.seq);
+        let ev = &se.event;
+        self.newest_ts_ms = self.newest_ts_ms.max(ev.ts_ms);
+        match ev.kind {
+            Some(EventKind::CronJob) => return self.cron_job(ev),
+            Some(EventKind::CronRun) => return self.cron_run(ev),
+            Some(EventKind::Log) | None => return,
+            _ => {}
+        }
+        self.sample(ev);
+        if ev.session_key.is_empty() {
+            return;
+        }
+        let s = self.sessions.entry(ev.session_key.clone()).or_default();
+        s.last_ts_ms = s.last_ts_ms.max(ev.ts_ms);
+        if ev.agent.is_some() {
+            s.agent.clone_from(&ev.agent);
+        }
+        if let (Some(used), Some(max)) = (ev.context_used, ev.context_max) {
+            if max > 0 {
+                s.context = Some((used, max));
+            }
+        }
+        let call = ev.tool.as_ref().and_then(|t| t.call_id.clone());
+        match ev.kind {
+            Some(EventKind::RunStarted) => {
+                if let Some(r) = &ev.run_id {
+                    s.open.insert(format!("run:{r}"), ev.ts_ms);
+                }
+            }
+            Some(EventKind::RunFinished) => {
+                if let Some(r) = &ev.run_id {
+                    s.open.remove(&format!("run:{r}"));
+                }
+            }
+            Some(EventKind::ToolCall | EventKind::ToolStarted) => {
+                if let Some(c) = call.as_ref().filter(|c| !s.closed.contains(*c)) {
+                    s.open.insert(format!("tool:{c}"), ev.ts_ms);
+                }
+                if ev.kind == Some(EventKind::ToolCall) {
+                    streak(s, ev, call.as_deref());
+                }
+            }
+            Some(EventKind::ToolResult | EventKind::ToolFinished) => {
+                if let Some(c) = &call {
+                    s.open.remove(&format!("tool:{c}"));
+                    s.closed.insert(c.clone());
+                }
+            }
+            Some(EventKind::Compaction) => s.context = None,
+            _ => {}
+        }
+    }
+
+    fn sample(&mut self, ev: &Event) {
+        let usage = ev.kind == Some(EventKind::AssistantMessage);
+        let outcome = matches!(
+            ev.kind,
+            Some(EventKind::AssistantMessage | EventKind::ToolResult | EventKind::ToolFinished)
+        );
+        let cost = ev.cost.total.unwrap_or(0.0);
+        let tokens = ev.tokens.total();
+        if !outcome && cost == 0.0 && tokens == 0 {
+            return;
+        }
+        self.samples.insert(
+            ev.id.clone(),
+            Sample {
+                ts_ms: ev.ts_ms,
+                session_key: ev.session_key.clone(),
+                cost,
+                tokens,
+                requests: u64::from(usage && tokens > 0),
+                outcomes: u64::from(outcome),
+                errors: u64::from(outcome && is_failure(ev)),
+            },
+        );
+    }
+
+    fn cron_job(&mut self, ev: &Event) {
+        let a = attrs(ev);
+        let Some(id) = a.get("jobId").and_then(Value::as_str) else {
+            return;
+        };
+        let state = match a.get("state") {
+            Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
+            Some(v) => v.clone(),
+            None => Value::Null,
+        };
+        let c = self.crons.entry(id.to_string()).or_default();
+        c.name = ev.text.clone().unwrap_or_else(|| id.to_string());
+        c.enabled = a
+            .get("enabled")
+            .and_then(|v| v.as_bool().or_else(|| v.as_i64().map(|n| n != 0)))
+            .unwrap_or(true);
+        c.next_run_ms = state.get("nextRunAtMs").and_then(Value::as_i64);
+    }
+
+    fn cron_run(&mut self, ev: &Event) {
+        let a = attrs(ev);
+        let Some(id) = a.get("jobId").and_then(Value::as_str) else {
+            return;
+        };
+        let status = a.get("status").and_then(Value::as_str).unwrap_or("");
+        if matches!(status, "running" | "skipped" | "superseded") {
+            return;
+        }
+        let failed = status == "error" || ev.error.is_some();
+        let c = self.crons.entry(id.to_string()).or_default();
+        if c.last_run.as_ref().is_none_or(|(t, ..)| ev.ts_ms >= *t) {
+            let why = ev.error.as_ref().and_then(|e| e.message.clone());
+            c.last_run = Some((ev.ts_ms, failed, why));
+        }
+    }
+
+    /// Forget samples older than `before_ms` and sessions idle since before `idle_ms`.
+    pub fn prune(&mut self, before_ms: i64, idle_ms: i64) {
+        self.samples.retain(|_, s| s.ts_ms >= before_ms);
+        self.sessions.retain(|_, s| s.last_ts_ms >= idle_ms);
+    }
+
+    /// Samples at or after `since_ms`.
+    pub fn samples_since(&self, since_ms: i64) -> impl Iterator<Item = &Sample> {
+        self.samples.values().filter(move |s| s.ts_ms >= since_ms)
+    }
+}
+
+/// Count a tool call into its session's streak of identical calls.
+fn streak(s: &mut SessionObs, ev: &Event, call: Option<&str>) {
+    let Some(tool) = ev.tool.as_ref() else {
+        return;
+    };
+    let sig = (
+        tool.name.clone().unwrap_or_default(),
+        tool.arguments.clone().unwrap_or_default(),
+    );
+    if let Some(c) = call {
+        if s.streak_ids.iter().any(|x| x == c) {
+            return;
+        }
+    }
+    if s.streak.as_ref() == Some(&sig) {
+        s.streak_len += 1;
+    } else {
+        s.streak = Some(sig);
+        s.streak_len = 1;
+        s.streak_ids.clear();
+    }
+    if let Some(c) = call {
+        s.streak_ids.push(c.to_string());
+    }
+}

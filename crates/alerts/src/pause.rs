@@ -1,0 +1,362 @@
+//! Auto-pause: keeps the gateway's paused agents equal to what firing budget
+//! breaches with `action = "pause"` want, through the gateway's own RPCs — never by
+//! signalling processes.
+//!
+//! OpenClaw 2026.9 has no per-agent "paused" switch, so a pause is three things:
+//! 1. a `session.sendPolicy` deny rule for the agent's session keys (`agent:<id>:`),
+//!    added with `config.patch` (hot-reloaded, persisted in `openclaw.json`): chat
+//!    sends and channel deliveries to every current and future session of the agent
+//!    are refused ("send blocked by session policy");
+//! 2. `sessions.abort` on the agent's sessions active in the last hour (a runaway
+//!    turn stops now);
+//! 3. `cron.update {enabled: false}` on the agent's enabled cron jobs.
+//!
+//! Resume removes exactly that rule and re-enables exactly those jobs. A target of
+//! `gateway` (a gateway-wide budget) pauses every agent (`agent:` prefix, all jobs).
+//! Each pause is recorded with the alert that caused it; a pause is made once per
+//! alert (a person's resume sticks until the alert resolves) and undone when that
+//! alert resolves.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde_json::{json, Value};
+
+use clawscope_core::alert::{AlertAction, AlertFilter, AlertState};
+use clawscope_core::query::{SessionFilter, SessionOrder, UsageFilter};
+use clawscope_store::Store;
+
+use crate::engine::PauseWanted;
+use crate::gateway::GatewayRpc;
+
+/// Sessions aborted per pause at most (the most recently active).
+const MAX_ABORTS: usize = 20;
+
+/// A failed pause is retried after this long.
+const RETRY_MS: i64 = 60_000;
+
+type Shared = Arc<Mutex<Box<dyn Store>>>;
+
+/// Pauses and resumes agents through the gateway.
+pub struct Pauser {
+    gateway: Option<Arc<dyn GatewayRpc>>,
+    dry_run: bool,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The session-key prefix a target's deny rule matches.
+pub fn key_prefix(target: &str) -> String {
+    match target.strip_prefix("agent:") {
+        Some(agent) => format!("agent:{agent}:"),
+        None => "agent:".to_string(),
+    }
+}
+
+fn is_ours(rule: &Value, prefix: &str) -> bool {
+    rule["action"] == "deny" && rule["match"]["keyPrefix"] == prefix
+}
+
+/// What one pause or resume did, for the record.
+#[derive(Debug, Default)]
+struct Outcome {
+    steps: Vec<String>,
+    crons: Vec<String>,
+    error: Option<String>,
+}
+
+impl Pauser {
+    /// A pauser; without a gateway every action fails (and is recorded as failed).
+    pub fn new(gateway: Option<Arc<dyn GatewayRpc>>, dry_run: bool) -> Pauser {
+        Pauser { gateway, dry_run }
+    }
+
+    /// Bring the gateway in line with `wanted`: pause targets of firing alerts not yet
+    /// paused for them; resume targets whose pausing alert is no longer firing.
+    pub async fn reconcile(&self, store: &Shared, wanted: Vec<PauseWanted>) {
+        let (actions, firing) = {
+            let s = store.lock().unwrap_or_else(PoisonError::into_inner);
+            let actions = s.actions(500).unwrap_or_default();
+            let firing: Vec<i64> = s
+                .alerts(&AlertFilter {
+                    state: Some(AlertState::Firing),
+                    ..AlertFilter::default()
+                })
+                .unwrap_or_default()
+                .iter()
+                .map(|a| a.id)
+                .collect();
+            (actions, firing)
+        };
+        let now = now_ms();
+        for w in &wanted {
+            let done = actions.iter().any(|a| {
+                a.alert_id == w.alert_id
+                    && a.target == w.target
+                    && a.kind == "pause"
+                    && (a.ok || now - a.at_ms < RETRY_MS)
+            });
+            if !done {
+                let a = self.pause(store, &w.target, w.alert_id).await;
+                record(store, a);
+            }
+        }
+        // Targets whose latest successful action is a pause by an alert that ended.
+        let mut seen = std::collections::HashSet::new();
+        for a in actions.iter().filter(|a| a.ok) {
+            if !seen.insert(a.target.clone()) {
+                continue;
+            }
+            let failed_lately = actions.iter().any(|b| {
+                !b.ok && b.kind == "resume" && b.target == a.target && now - b.at_ms < RETRY_MS
+            });
+            if a.kind == "pause"
+                && a.alert_id != 0
+                && !firing.contains(&a.alert_id)
+                && !failed_lately
+            {
+                let crons = crons_of(a);
+                let r = self.resume(&a.target, a.alert_id, &crons, a.dry_run).await;
+                record(store, r);
+            }
+        }
+    }
+
+    /// The gateway to act through, or the outcome when nothing is sent (dry run, or no
+    /// gateway: a failure).
+    fn gateway_for(&self, dry_run: bool, what: &str) -> Result<&dyn GatewayRpc, Outcome> {
+        match &self.gateway {
+            _ if dry_run => Err(Outcome {
+                steps: vec!["dry run: nothing sent".into()],
+                ..Outcome::default()
+            }),
+            None => Err(Outcome {
+                error: Some(format!("no gateway connection to {what} through")),
+                ..Outcome::default()
+            }),
+            Some(g) => Ok(g.as_ref()),
+        }
+    }
+
+    /// Pause `target` (`agent:<id>` or `gateway`) for `alert_id` (0: asked by a person).
+    pub async fn pause(&self, store: &Shared, target: &str, alert_id: i64) -> AlertAction {
+        let prefix = key_prefix(target);
+        let sessions = recent_sessions(store, target);
+        let request = json!({
+            "sendPolicy": {"method": "config.patch", "add_rule": {"action": "deny", "match": {"keyPrefix": prefix}}},
+            "abort": {"method": "sessions.abort", "keys": sessions},
+            "crons": {"method": "cron.update", "patch": {"enabled": false}},
+        });
+        let out = match self.gateway_for(self.dry_run, "pause") {
+            Ok(g) => pause_steps(g, target, &prefix, &sessions).await,
+            Err(o) => o,
+        };
+        action("pause", target, alert_id, request, self.dry_run, out)
+    }
+
+    /// Resume `target`: drop the deny rule, re-enable `crons`.
+    pub async fn resume(
+        &self,
+        target: &str,
+        alert_id: i64,
+        crons: &[String],
+        was_dry_run: bool,
+    ) -> AlertAction {
+        let prefix = key_prefix(target);
+        let request = json!({
+            "sendPolicy": {"method": "config.patch", "remove_rule": {"action": "deny", "match": {"keyPrefix": prefix}}},
+            "crons": {"method": "cron.update", "ids": crons, "patch": {"enabled": true}},
+        });
+        let dry = self.dry_run || was_dry_run;
+        let out = match self.gateway_for(dry, "resume") {
+            Ok(g) => resume_steps(g, &prefix, crons).await,
+            Err(o) => o,
+        };
+        action("resume", target, alert_id, request, dry, out)
+    }
+}
+
+fn action(
+    kind: &str,
+    target: &str,
+    alert_id: i64,
+    request: Value,
+    dry_run: bool,
+    out: Outcome,
+) -> AlertAction {
+    let ok = out.error.is_none();
+    let detail = json!({"steps": out.steps, "crons": out.crons, "error": out.error});
+    if ok {
+        tracing::warn!(%kind, %target, alert_id, dry_run, "gateway action");
+    } else {
+        tracing::warn!(%kind, %target, alert_id, error = ?out.error, "gateway action failed");
+    }
+    AlertAction {
+        id: 0,
+        alert_id,
+        kind: kind.into(),
+        target: target.into(),
+        request: request.to_string(),
+        dry_run,
+        ok,
+        detail: detail.to_string(),
+        at_ms: now_ms(),
+    }
+}
+
+fn record(store: &Shared, a: AlertAction) {
+    let mut s = store.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Err(e) = s.record_action(&a) {
+        tracing::warn!(error = %e, "cannot record a gateway action");
+    }
+}
+
+/// The cron ids a recorded pause disabled.
+pub fn crons_of(a: &AlertAction) -> Vec<String> {
+    serde_json::from_str::<Value>(&a.detail)
+        .ok()
+        .and_then(|d| {
+            d["crons"].as_array().map(|v| {
+                v.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// The target's sessions active in the last hour, most recent first.
+fn recent_sessions(store: &Shared, target: &str) -> Vec<String> {
+    let s = store.lock().unwrap_or_else(PoisonError::into_inner);
+    let agent = target.strip_prefix("agent:").map(str::to_string);
+    s.sessions(&SessionFilter {
+        usage: UsageFilter {
+            since_ms: Some(now_ms() - 3_600_000),
+            agent,
+            ..UsageFilter::default()
+        },
+        order: SessionOrder::LastActivity,
+        limit: MAX_ABORTS,
+        ..SessionFilter::default()
+    })
+    .map(|v| v.into_iter().map(|s| s.session_key).collect())
+    .unwrap_or_default()
+}
+
+/// The current send-policy rules and the config hash to patch against.
+async fn send_policy(g: &dyn GatewayRpc) -> Result<(String, Value, Vec<Value>), String> {
+    let cfg = g.call("config.get", json!({})).await?;
+    let hash = cfg["hash"]
+        .as_str()
+        .ok_or("config.get answered without a hash")?
+        .to_string();
+    let policy = &cfg["config"]["session"]["sendPolicy"];
+    let default = policy.get("default").cloned().unwrap_or(json!("allow"));
+    let rules = policy["rules"].as_array().cloned().unwrap_or_default();
+    Ok((hash, default, rules))
+}
+
+async fn pause_steps(
+    g: &dyn GatewayRpc,
+    target: &str,
+    prefix: &str,
+    sessions: &[String],
+) -> Outcome {
+    let mut out = Outcome::default();
+    // 1. The deny rule.
+    match send_policy(g).await {
+        Ok((hash, default, mut rules)) => {
+            if rules.iter().any(|r| is_ours(r, prefix)) {
+                out.steps
+                    .push(format!("send policy already denies {prefix}*"));
+            } else {
+                rules.push(json!({"action": "deny", "match": {"keyPrefix": prefix}}));
+                let raw = json!({"session": {"sendPolicy": {"default": default, "rules": rules}}});
+                let params = json!({"raw": raw.to_string(), "baseHash": hash, "note": format!("clawscope: budget pause of {target}")});
+                match g.call("config.patch", params).await {
+                    Ok(_) => out.steps.push(format!("send policy denies {prefix}*")),
+                    Err(e) => out.error = Some(format!("config.patch: {e}")),
+                }
+            }
+        }
+        Err(e) => out.error = Some(format!("config.get: {e}")),
+    }
+    // 2. Running turns.
+    for key in sessions {
+        match g.call("sessions.abort", json!({"key": key})).await {
+            Ok(v) if v["status"] == "aborted" => {
+                out.steps.push(format!("aborted the run in {key}"))
+            }
+            Ok(_) => {}
+            Err(e) => out.steps.push(format!("sessions.abort {key}: {e}")),
+        }
+    }
+    // 3. Cron jobs.
+    match g.call("cron.list", json!({})).await {
+        Ok(list) => {
+            let agent = target.strip_prefix("agent:");
+            for job in list["jobs"].as_array().into_iter().flatten() {
+                let Some(id) = job["id"].as_str() else {
+                    continue;
+                };
+                let mine = agent.is_none_or(|a| job["agentId"].as_str() == Some(a));
+                if !mine || job["enabled"] == false {
+                    continue;
+                }
+                match g
+                    .call(
+                        "cron.update",
+                        json!({"id": id, "patch": {"enabled": false}}),
+                    )
+                    .await
+                {
+                    Ok(_) => out.crons.push(id.to_string()),
+                    Err(e) => out.steps.push(format!("cron.update {id}: {e}")),
+                }
+            }
+            out.steps
+                .push(format!("disabled {} cron job(s)", out.crons.len()));
+        }
+        Err(e) => out.steps.push(format!("cron.list: {e}")),
+    }
+    out
+}
+
+async fn resume_steps(g: &dyn GatewayRpc, prefix: &str, crons: &[String]) -> Outcome {
+    let mut out = Outcome::default();
+    match send_policy(g).await {
+        Ok((hash, default, rules)) => {
+            let kept: Vec<Value> = rules
+                .iter()
+                .filter(|r| !is_ours(r, prefix))
+                .cloned()
+                .collect();
+            if kept.len() == rules.len() {
+                out.steps
+                    .push(format!("send policy had no rule for {prefix}*"));
+            } else {
+                let raw = json!({"session": {"sendPolicy": {"default": default, "rules": kept}}});
+                let params = json!({"raw": raw.to_string(), "baseHash": hash,
+                    "replacePaths": ["session.sendPolicy.rules"], "note": "clawscope: resume"});
+                match g.call("config.patch", params).await {
+                    Ok(_) => out
+                        .steps
+                        .push(format!("send policy allows {prefix}* again")),
+                    Err(e) => out.error = Some(format!("config.patch: {e}")),
+                }
+            }
+        }
+        Err(e) => out.error = Some(format!("config.get: {e}")),
+    }
+    for id in crons {
+        match g
+            .call("cron.update", json!({"id": id, "patch": {"enabled": true}}))
+            .await
+        {
+            Ok(_) => out.crons.push(id.clone()),
+            Err(e) => out.steps.push(format!("cron.update {id}: {e}")),
+        }
+    }
+    out
+}
