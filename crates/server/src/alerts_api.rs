@@ -20,7 +20,7 @@ use chrono::{DateTime, SecondsFormat};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use clawscope_alerts::rules::{Action, Per, Period, Rule, RuleEdit, RuleKind};
+use clawscope_alerts::rules::{summary, Action, Rule, RuleEdit};
 use clawscope_core::alert::{Alert, AlertAction, AlertFilter, AlertState, Delivery, Silence};
 use clawscope_core::redact::{mask, same_secret};
 use clawscope_store::{Store, StoredRule};
@@ -259,100 +259,6 @@ pub(crate) fn effective_rules(
         .collect())
 }
 
-fn usd(v: Option<f64>) -> String {
-    v.map(crate::ui::fmt::money).unwrap_or_else(|| "?".into())
-}
-
-fn n(v: Option<u64>) -> String {
-    v.map(|x| x.to_string()).unwrap_or_else(|| "?".into())
-}
-
-fn num(v: Option<f64>) -> String {
-    v.map(|x| format!("{x}")).unwrap_or_else(|| "?".into())
-}
-
-/// What a rule watches, in words (`context ≥ 80 % of the window, per session`).
-pub(crate) fn summary(r: &Rule) -> String {
-    let p = &r.params;
-    let what = match r.kind {
-        RuleKind::Budget => match p.usd {
-            None => format!(
-                "{} budget: no amount set in [budget]",
-                match p.period.unwrap_or_default() {
-                    Period::Day => "daily",
-                    Period::Week => "weekly",
-                    Period::Month => "monthly",
-                }
-            ),
-            Some(_) => {
-                let period = match p.period.unwrap_or_default() {
-                    Period::Day => "today",
-                    Period::Week => "this week",
-                    Period::Month => "this month",
-                };
-                let warn = p
-                    .warn_pct
-                    .map(|w| format!(", warning at {} %", num(Some(w))))
-                    .unwrap_or_default();
-                format!("spend {period} ≥ {}{warn}", usd(p.usd))
-            }
-        },
-        RuleKind::SessionCost => format!("spend ≥ {} within {} min", usd(p.usd), n(p.window_mins)),
-        RuleKind::HourlyBurn => format!("spend ≥ {} within {} min", usd(p.usd), n(p.window_mins)),
-        RuleKind::CostSpike => format!(
-            "last hour's spend ≥ {}× the hourly average of the {} h before (and ≥ {})",
-            num(p.ratio),
-            n(p.baseline_hours),
-            usd(p.usd)
-        ),
-        RuleKind::Volume => {
-            let mut parts = Vec::new();
-            if let Some(t) = p.tokens {
-                parts.push(format!("≥ {} tokens", crate::ui::fmt::int(t)));
-            }
-            if let Some(q) = p.requests {
-                parts.push(format!("≥ {} requests", crate::ui::fmt::int(q)));
-            }
-            if parts.is_empty() {
-                parts.push("no threshold set".into());
-            }
-            format!("{} within {} min", parts.join(" or "), n(p.window_mins))
-        }
-        RuleKind::Context => format!("context use ≥ {} % of the window", num(p.pct)),
-        RuleKind::Hung => format!(
-            "a run or tool call started and nothing followed for {} min",
-            n(p.minutes)
-        ),
-        RuleKind::ErrorRate => format!(
-            "errors ≥ {} % of replies and tool results within {} min (at least {})",
-            num(p.pct),
-            n(p.window_mins),
-            n(p.count)
-        ),
-        RuleKind::ToolLoop => format!(
-            "the same tool with the same arguments {} times in a row",
-            n(p.count)
-        ),
-        RuleKind::GatewaySilent => {
-            format!("gateway connection down or silent for {} min", n(p.minutes))
-        }
-        RuleKind::CronFailed => "a cron job's latest run failed".into(),
-        RuleKind::CronOverdue => format!("a cron job's next run is {} min overdue", n(p.minutes)),
-    };
-    let per = match r.per {
-        Per::Gateway => String::new(),
-        Per::Agent => ", per agent".into(),
-        Per::Project => ", per project".into(),
-        Per::Session => ", per session".into(),
-    };
-    let only = r
-        .only
-        .as_deref()
-        .map(|o| format!(" (only {})", mask(o)))
-        .unwrap_or_default();
-    format!("{what}{per}{only}")
-}
-
 /// What a rule does besides notifying.
 pub(crate) fn action_name(a: Action) -> &'static str {
     match a {
@@ -365,7 +271,10 @@ fn rule_json(r: &Rule, origin: &str) -> Value {
     let mut v = serde_json::to_value(r).unwrap_or_default();
     if let Some(o) = v.as_object_mut() {
         o.insert("origin".into(), Value::String(origin.into()));
-        o.insert("summary".into(), Value::String(summary(r)));
+        o.insert(
+            "summary".into(),
+            Value::String(mask(&summary(r)).into_owned()),
+        );
     }
     v
 }

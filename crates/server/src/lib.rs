@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 
+use clawscope_alerts::gateway::GatewayRpc;
 use clawscope_bus::Bus;
 use clawscope_store::Store;
 
@@ -46,6 +47,7 @@ pub struct AppState {
     ui: Arc<ui::UiConfig>,
     logins: Arc<ui::Logins>,
     alerts: Arc<AlertsView>,
+    actions: Option<Arc<dyn GatewayRpc>>,
 }
 
 impl AppState {
@@ -60,7 +62,14 @@ impl AppState {
             ui: Arc::new(ui::UiConfig::default()),
             logins: Arc::new(ui::Logins::default()),
             alerts: Arc::new(AlertsView::default()),
+            actions: None,
         }
+    }
+
+    /// Let the dashboard act on the gateway (cron toggle and run-now) through `rpc`.
+    pub fn with_gateway_actions(mut self, rpc: Arc<dyn GatewayRpc>) -> AppState {
+        self.actions = Some(rpc);
+        self
     }
 
     /// Serve the live feed and live session states from `bus`.

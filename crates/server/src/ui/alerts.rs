@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -17,6 +17,7 @@ use clawscope_core::alert::{Alert, AlertFilter, AlertState, DeliveryStatus};
 use clawscope_core::redact::mask;
 use clawscope_store::Store;
 
+use super::act::{check_form, may_act};
 use super::chrome::Chrome;
 use super::rows::session_href;
 use super::{fmt, render};
@@ -251,20 +252,6 @@ pub fn firing_summary(s: &dyn Store, top: usize, now: i64) -> Result<FiringSumma
     })
 }
 
-/// Whether this request may use the forms, and if not, why.
-fn may_act(st: &AppState, headers: &HeaderMap) -> (bool, &'static str) {
-    if st.token.as_deref().is_none_or(str::is_empty) {
-        return (
-            false,
-            "Read-only: set a token (serve --token or CLAWSCOPE_TOKEN) to act on alerts.",
-        );
-    }
-    if st.logins.session_of(headers).is_none() {
-        return (false, "Read-only: sign in to act on alerts.");
-    }
-    (true, "")
-}
-
 /// `GET /alerts`.
 pub async fn page(State(st): State<AppState>, headers: HeaderMap) -> Response {
     let started = Instant::now();
@@ -366,7 +353,7 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap) -> Response {
                         kind: r.kind.as_str(),
                         enabled: r.enabled,
                         severity: r.severity.as_str(),
-                        summary: alerts_api::summary(r),
+                        summary: mask(&clawscope_alerts::rules::summary(r)).into_owned(),
                         notify: r
                             .notify
                             .as_ref()
@@ -388,32 +375,6 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap) -> Response {
         })
         .await;
     render::page(r, started)
-}
-
-/// Forms need a token on the server, a sign-in with it, and the sign-in's CSRF token;
-/// a refused form gets a 403 page.
-fn check_form(
-    st: &AppState,
-    headers: &HeaderMap,
-    csrf: &str,
-    started: Instant,
-) -> Option<Response> {
-    let (ok, why) = may_act(st, headers);
-    let why = if !ok {
-        why
-    } else if !st.logins.csrf_ok(headers, csrf) {
-        "missing or wrong CSRF token"
-    } else {
-        return None;
-    };
-    Some(render::html_status(
-        StatusCode::FORBIDDEN,
-        &render::ErrorPage {
-            status: StatusCode::FORBIDDEN.as_u16(),
-            message: why.to_string(),
-        },
-        started,
-    ))
 }
 
 fn done(r: Result<(), ApiError>, started: Instant) -> Response {

@@ -14,8 +14,9 @@ use clawscope_core::model::EventKind;
 use clawscope_core::query::EventFilter;
 use clawscope_core::redact::mask;
 
+use super::act::may_act;
 use super::chrome::Chrome;
-use super::rows::session_href;
+use super::rows::{seg, session_href};
 use super::{fmt, render};
 use crate::AppState;
 
@@ -26,6 +27,8 @@ const RUNS_SHOWN: usize = 100;
 
 pub struct JobRow {
     pub id: String,
+    /// The id as a URL path segment.
+    pub id_seg: String,
     pub name: String,
     pub agent: String,
     pub enabled: bool,
@@ -53,6 +56,10 @@ pub struct CronsPage {
     pub chrome: Chrome,
     pub jobs: Vec<JobRow>,
     pub runs: Vec<RunRow>,
+    /// Toggle / run-now links are shown (token, sign-in, gateway actions on).
+    pub can_act: bool,
+    /// Why not, when they are not.
+    pub act_note: &'static str,
 }
 
 /// `every 7 d`, `cron 0 9 * * * (Europe/Paris)`, `at 2026-11-21 09:00`.
@@ -95,6 +102,13 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap) -> Response {
     let started = Instant::now();
     let chrome = Chrome::new(&st, &headers, "crons", "Crons").live("type=cron.job,cron.run");
     let tz = st.ui.tz;
+    let (can_act, act_note) = match may_act(&st, &headers) {
+        (true, _) if st.actions.is_none() => (
+            false,
+            "Toggle and run-now need `clawscope serve --gateway-actions` and a gateway to follow.",
+        ),
+        other => other,
+    };
     let r = st
         .read(move |s| {
             let now = chrono::Utc::now().timestamp_millis();
@@ -174,6 +188,7 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap) -> Response {
                         failures,
                         last_status,
                         cost: fmt::money(cost),
+                        id_seg: seg(&id),
                         id,
                     }
                 })
@@ -217,7 +232,13 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap) -> Response {
                     }
                 })
                 .collect();
-            Ok(CronsPage { chrome, jobs, runs })
+            Ok(CronsPage {
+                chrome,
+                jobs,
+                runs,
+                can_act,
+                act_note,
+            })
         })
         .await;
     render::page(r, started)

@@ -3,9 +3,11 @@
 //! the store through [`AppState::read`] like the JSON API; the script only fetches
 //! server-rendered fragments and listens to the live feed.
 
+mod act;
 mod alerts;
 mod assets;
 mod chrome;
+mod cron_actions;
 mod crons;
 mod flow;
 pub(crate) mod fmt;
@@ -99,6 +101,14 @@ pub fn routes() -> Router<AppState> {
         .route("/flow", get(flow::page))
         .route("/tools", get(tools::page))
         .route("/crons", get(crons::page))
+        .route(
+            "/crons/{id}/toggle",
+            get(cron_actions::confirm_toggle).post(cron_actions::toggle),
+        )
+        .route(
+            "/crons/{id}/run",
+            get(cron_actions::confirm_run).post(cron_actions::run),
+        )
         .route("/logs", get(logs::page))
         .route("/logs/tail", get(logs::tail))
         .route("/memory", get(memory::page))
