@@ -74,6 +74,9 @@ pub enum Command {
     Tail(TailArgs),
     /// A one-line live status (sessions active / hung / errored, gateway, last event).
     Watch(WatchArgs),
+    /// Alerts: list, acknowledge, silence, see the rules, send a test notification,
+    /// and pause or resume an agent through the gateway.
+    Alerts(AlertsArgs),
     /// Print shell completions.
     Completions {
         /// Shell.
@@ -295,6 +298,11 @@ pub struct ServeArgs {
     /// Do not connect to the gateway WebSocket.
     #[arg(long, conflicts_with = "gateway")]
     pub no_gateway: bool,
+    /// Let the dashboard act on the gateway (cron toggle and run-now): the gateway
+    /// connection then asks for write and admin scopes. Alert rules that pause agents
+    /// or message a chat channel turn this on by themselves. Actions need --token.
+    #[arg(long)]
+    pub gateway_actions: bool,
     /// Unix socket for native event-stream producers (newline-delimited JSON
     /// envelopes; default: clawscope/events.sock in the runtime dir).
     #[arg(long, value_name = "PATH")]
@@ -411,4 +419,97 @@ pub struct WatchArgs {
     /// Print one status line and exit.
     #[arg(long)]
     pub once: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    pub command: Option<AlertsCommand>,
+    /// Output JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Firing alerts (the default), or history with --all.
+    List {
+        /// Resolved ones too, newest first.
+        #[arg(long)]
+        all: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One alert with its notification deliveries.
+    Show {
+        /// Alert id.
+        id: i64,
+    },
+    /// Acknowledge an alert.
+    Ack {
+        /// Alert id.
+        id: i64,
+        /// Who (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Silence notifications for a while (by rule, scope, or both; neither = all).
+    Silence {
+        /// Rule id (`budget_day`).
+        #[arg(long)]
+        rule: Option<String>,
+        /// Scope, exact or a prefix ending in `*` (`agent:main`, `session:*`).
+        #[arg(long)]
+        scope: Option<String>,
+        /// How long: `30m`, `2h`, `1d` (at most 90 days).
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Silences in force.
+    Silences,
+    /// Remove a silence.
+    Unsilence {
+        /// Silence id.
+        id: i64,
+    },
+    /// The rules in force (built-in, config file, API edits).
+    Rules,
+    /// Send a test notification of a rule through its channels now and print what
+    /// each channel answered.
+    Test {
+        /// Rule id.
+        rule: String,
+        /// Only this channel.
+        #[arg(long)]
+        channel: Option<String>,
+    },
+    /// Pause an agent through the gateway now (`agent:<id>`, or `gateway` for all).
+    Pause {
+        /// Target.
+        target: String,
+        /// Gateway WebSocket URL (default: from openclaw.json).
+        #[arg(long, value_name = "URL")]
+        gateway: Option<String>,
+        /// Gateway token (default: from openclaw.json).
+        #[arg(long, env = "OPENCLAW_GATEWAY_TOKEN", hide_env_values = true)]
+        gateway_token: Option<String>,
+    },
+    /// Resume a paused agent through the gateway now; it stays resumed until the
+    /// alert that paused it resolves.
+    Resume {
+        /// Target (`agent:<id>` or `gateway`).
+        target: String,
+        /// Gateway WebSocket URL (default: from openclaw.json).
+        #[arg(long, value_name = "URL")]
+        gateway: Option<String>,
+        /// Gateway token (default: from openclaw.json).
+        #[arg(long, env = "OPENCLAW_GATEWAY_TOKEN", hide_env_values = true)]
+        gateway_token: Option<String>,
+    },
+    /// Pause and resume actions taken.
+    Actions,
 }

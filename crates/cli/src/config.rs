@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
+use clawscope_alerts::rules::BudgetAmounts;
+use clawscope_alerts::AlertsConfig;
 use clawscope_core::pricing::ModelPrice;
 
 /// A price override in USD per million tokens.
@@ -39,9 +41,13 @@ pub struct Config {
     /// Model price overrides (exact model id → USD per million tokens).
     #[serde(default)]
     pub prices: BTreeMap<String, PriceOverride>,
-    /// Spending limits the dashboard shows the totals against.
+    /// Spending limits the dashboard shows the totals against (and the budget rules
+    /// check).
     #[serde(default)]
     pub budget: BudgetConfig,
+    /// Alert rules, channels and auto-pause.
+    #[serde(default)]
+    pub alerts: AlertsConfig,
 }
 
 /// `[budget]`: USD per day, week and month.
@@ -54,6 +60,17 @@ pub struct BudgetConfig {
     pub weekly_usd: Option<f64>,
     /// Per month.
     pub monthly_usd: Option<f64>,
+}
+
+impl BudgetConfig {
+    /// The amounts as the budget rules take them.
+    pub fn amounts(&self) -> BudgetAmounts {
+        BudgetAmounts {
+            day: self.daily_usd,
+            week: self.weekly_usd,
+            month: self.monthly_usd,
+        }
+    }
 }
 
 impl Config {

@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod config;
 mod context;
+mod gateway;
 mod render;
 
 use std::io::{BufWriter, Write};
@@ -52,6 +53,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Search(a) => commands::sessions::search(&ctx, a, &mut out)?,
         Command::Anomalies(a) => commands::sessions::anomalies(&ctx, a, &mut out)?,
         Command::Traces(a) => commands::traces::run(&ctx, a, &mut out)?,
+        Command::Alerts(a) => commands::alerts::run(&ctx, a, &mut out)?,
         Command::Serve(a) => {
             drop(out);
             return commands::serve::run(ctx, a);

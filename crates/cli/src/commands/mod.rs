@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod alerts;
 pub mod import;
 pub mod otlp;
 pub mod report;

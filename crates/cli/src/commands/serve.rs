@@ -7,17 +7,23 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use clawscope_alerts::engine::GatewayProbe;
+use clawscope_alerts::gateway::GatewayRpc;
+use clawscope_alerts::service::{AlertService, ProbeFn, ServiceConfig};
+use clawscope_alerts::AlertsConfig;
 use clawscope_bus::{Bus, StreamLimits};
 use clawscope_ingest::discover::{gateway_config, Env};
 use clawscope_ingest::files::SourceFiles;
 use clawscope_ingest::{Pricer, SourceSelect};
+use clawscope_live::gateway_rpc;
 use clawscope_live::gateway_ws::{self, GatewayConfig, GatewayStatus};
 use clawscope_live::{event_socket, follow, TrackerConfig, Work, Writer};
 use clawscope_server::ui::{Budgets, UiConfig};
-use clawscope_server::{check_bind, serve, AppState};
+use clawscope_server::{check_bind, serve, AlertsView, AppState};
 
 use crate::args::ServeArgs;
 use crate::context::Ctx;
+use crate::gateway::{LiveGateway, ACTION_SCOPES};
 
 /// Work queued for the writer before producers wait.
 const QUEUE: usize = 8192;
@@ -27,22 +33,7 @@ fn gateway_target(ctx: &Ctx, a: &ServeArgs) -> Option<GatewayConfig> {
     if a.no_gateway {
         return None;
     }
-    let env = Env::from_process();
-    let found = ctx
-        .roots
-        .openclaw
-        .iter()
-        .find_map(|r| gateway_config(r, &env));
-    let url = a.gateway.clone().or_else(|| {
-        found
-            .as_ref()
-            .map(|c| format!("ws://127.0.0.1:{}", c.port.unwrap_or(18789)))
-    })?;
-    let token = a
-        .gateway_token
-        .clone()
-        .or_else(|| found.and_then(|c| c.token));
-    Some(GatewayConfig::new(url, token))
+    crate::gateway::target(ctx, a.gateway.clone(), a.gateway_token.clone())
 }
 
 /// What the dashboard shows beyond the store: workspaces (from openclaw.json, else
@@ -72,6 +63,66 @@ fn ui_config(ctx: &Ctx) -> Result<UiConfig> {
         tz: ctx.zone(None)?,
         store_path: Some(ctx.store_path.clone()),
     })
+}
+
+/// Whether the alert rules act on the gateway (pause, channel messages).
+fn needs_actions(c: &AlertsConfig) -> bool {
+    use clawscope_alerts::deliver::ChannelConfig;
+    use clawscope_alerts::rules::Action;
+    c.enabled
+        && (c.rules.values().any(|r| r.action == Some(Action::Pause))
+            || c.channels
+                .values()
+                .any(|ch| matches!(ch, ChannelConfig::OpenClaw(_))))
+}
+
+/// The gateway client's status as the alert engine reads it.
+fn probe(status: Arc<RwLock<GatewayStatus>>) -> ProbeFn {
+    Arc::new(move || {
+        let s = status.read().ok()?;
+        Some(GatewayProbe {
+            connected: s.state == "connected",
+            last_frame_ms: s.last_frame_ms,
+            since_ms: s.state_since_ms?,
+        })
+    })
+}
+
+/// The alert service over its own store connection, or `None` when `[alerts]` is off.
+fn alert_service(
+    ctx: &Ctx,
+    gateway: Option<Arc<dyn GatewayRpc>>,
+    probe: Option<ProbeFn>,
+) -> Result<Option<AlertService>> {
+    let alerts = ctx.config.alerts.clone();
+    if !alerts.enabled {
+        return Ok(None);
+    }
+    let service = AlertService::new(
+        Box::new(ctx.open_store()?),
+        ServiceConfig {
+            alerts,
+            budget: ctx.config.budget.amounts(),
+            tz: ctx.zone(None)?,
+            gateway,
+            probe,
+        },
+    )
+    .context("cannot start the alert engine (check [alerts] in the config file)")?;
+    Ok(Some(service))
+}
+
+/// Wake the alert engine when the writer publishes events.
+async fn wake_on_events(bus: Arc<Bus>, wake: Arc<tokio::sync::Notify>) {
+    let mut rx = bus.subscribe();
+    loop {
+        match rx.recv().await {
+            Ok(m) if m.category == clawscope_bus::Category::Event => wake.notify_one(),
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => wake.notify_one(),
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM (how service managers stop a process), so
@@ -127,8 +178,17 @@ pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
     let reader = ctx.open_store()?;
     let mut state = AppState::new(Box::new(reader), a.token.clone())
         .with_bus(bus.clone())
-        .with_ui(ui_config(&ctx)?);
-    let gateway = gateway_target(&ctx, a);
+        .with_ui(ui_config(&ctx)?)
+        .with_alerts(AlertsView {
+            config: ctx.config.alerts.clone(),
+            budget: ctx.config.budget.amounts(),
+        });
+    let mut gateway = gateway_target(&ctx, a);
+    if let Some(g) = gateway.as_mut() {
+        if a.gateway_actions || needs_actions(&ctx.config.alerts) {
+            g.scopes = ACTION_SCOPES.iter().map(|s| s.to_string()).collect();
+        }
+    }
     let status = Arc::new(RwLock::new(GatewayStatus::default()));
     if gateway.is_some() {
         let s = status.clone();
@@ -138,12 +198,29 @@ pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
                 .unwrap_or_default()
         }));
     }
+    let (caller, calls) = gateway_rpc::channel(Duration::from_secs(20));
+    let rpc: Option<Arc<dyn GatewayRpc>> = gateway
+        .as_ref()
+        .map(|_| Arc::new(LiveGateway(caller)) as Arc<dyn GatewayRpc>);
+    let alerts = alert_service(
+        &ctx,
+        rpc.clone(),
+        gateway.is_some().then(|| probe(status.clone())),
+    )?;
+    if let Some(rpc) = rpc.filter(|_| a.gateway_actions) {
+        state = state.with_gateway_actions(rpc);
+    }
     let rescan = Duration::from_secs(a.rescan.max(1));
     let served = rt.block_on(async {
         tokio::spawn(follow::clock(tx.clone(), rescan));
+        if let Some(service) = alerts {
+            let wake = Arc::new(tokio::sync::Notify::new());
+            tokio::spawn(wake_on_events(bus.clone(), wake.clone()));
+            tokio::spawn(service.run(wake));
+        }
         if let Some(cfg) = gateway {
             eprintln!("following the gateway at {}", cfg.url);
-            tokio::spawn(gateway_ws::run(cfg, tx.clone(), status.clone()));
+            tokio::spawn(gateway_ws::run(cfg, tx.clone(), status.clone(), calls));
         }
         if !a.no_event_socket {
             let path = a
