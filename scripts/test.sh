@@ -3,8 +3,9 @@
 # SIGKILLed imports, live following over real sockets), parity with the real ccusage
 # 20.0.24 on a generated corpus, the OTLP receiver fed by the real OpenTelemetry SDK
 # (SKIP_OTLP_E2E=1 leaves it out), the web dashboard in headless Chromium (SKIP_UI_E2E=1
-# leaves it out), then the real OpenClaw gateway end to end (its own time limit;
-# SKIP_GATEWAY_E2E=1 leaves it out).
+# leaves it out), alert e-mail through a real SMTP server on loopback (STARTTLS), then the
+# real OpenClaw gateway end to end: the live feed, and auto-pause plus the dashboard's cron
+# actions (their own time limits; SKIP_GATEWAY_E2E=1 leaves both out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need() { command -v "$1" >/dev/null 2>&1; }
@@ -23,7 +24,9 @@ fi
 if [ "${SKIP_UI_E2E:-0}" != 1 ]; then
   timeout 600 scripts/ui-e2e.sh
 fi
+timeout 300 scripts/alerts-smtp.sh
 scripts/ccusage-parity.sh 10mb
 if [ "${SKIP_GATEWAY_E2E:-0}" != 1 ]; then
   timeout 900 scripts/gateway-e2e.sh
+  timeout 600 scripts/alerts-gateway-e2e.sh
 fi

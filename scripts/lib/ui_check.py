@@ -508,6 +508,20 @@ def other_pages(b, srv):
           (text or "")[:200])
     end_page(b, "crons")
 
+    # /alerts: what the alert engine found on the fixture, and the rules, as the API lists them.
+    page_common(b, srv, "alerts", "/alerts", "alerts", shot="alerts")
+    firing = api(srv, "/api/v1/alerts", state="firing")["active"]
+    n = b.js("return document.querySelectorAll('table#firing-alerts tbody tr[data-alert-id]').length")
+    check("[alerts] table#firing-alerts has a row per firing alert", n == len(firing),
+          f"{n} rows, {len(firing)} firing")
+    rules = api(srv, "/api/v1/alerts/rules")["rules"]
+    n = b.js("return document.querySelectorAll('table#alert-rules tbody tr').length")
+    check("[alerts] table#alert-rules has a row per rule in force", n == len(rules),
+          f"{n} rows, {len(rules)} rules")
+    note = b.js("const n = document.querySelector('#alerts-read-only'); return n && n.innerText")
+    check("[alerts] read-only without a token, and says why", note and "token" in note, note)
+    end_page(b, "alerts")
+
     # /logs: the gateway log's warnings and errors.
     page_common(b, srv, "logs", "/logs", "logs", shot="logs")
     logs = api(srv, "/api/v1/events", type="log", limit=1000)["rows"]
