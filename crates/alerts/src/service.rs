@@ -146,7 +146,9 @@ impl AlertService {
             }
             this.reconcile_pauses().await;
             tokio::select! {
-                _ = wake.notified() => tokio::time::sleep(Duration::from_millis(200)).await,
+                // New events: evaluate soon, but at most about once a second however
+                // fast they arrive.
+                _ = wake.notified() => tokio::time::sleep(Duration::from_secs(1)).await,
                 _ = tokio::time::sleep(every) => {}
             }
         }

@@ -30,6 +30,9 @@ use crate::rules::{Action, RuleSet};
 /// and how long a quiet session stays current).
 pub const REPLAY_MS: i64 = ACTIVE_FOR_MS;
 
+/// Events replayed at start at most (bounds start-up memory on a busy store).
+pub const REPLAY_MAX: usize = 200_000;
+
 /// A channel the engine may route to, with its severity floor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
@@ -145,11 +148,23 @@ impl Engine {
                 ..EventFilter::default()
             })?);
         }
-        replay.extend(store.events(&EventFilter {
-            since_ms: Some(now_ms - REPLAY_MS),
-            limit: 1_000_000,
-            ..EventFilter::default()
-        })?);
+        let read = |since: i64| {
+            store.events(&EventFilter {
+                since_ms: Some(since),
+                limit: REPLAY_MAX,
+                ..EventFilter::default()
+            })
+        };
+        let mut recent = read(now_ms - REPLAY_MS)?;
+        if recent.len() == REPLAY_MAX {
+            // A busy store: the rolling windows (an hour) matter most.
+            recent = read(now_ms - 65 * 60_000)?;
+            tracing::warn!(
+                events = recent.len(),
+                "alert engine: too many recent events to replay six hours; replayed the last hour"
+            );
+        }
+        replay.extend(recent);
         replay.sort_by_key(|e| e.seq);
         for e in &replay {
             self.observed.observe(e);
