@@ -80,6 +80,14 @@ cooldown_secs = 0
 kind = "webhook"
 url = "http://127.0.0.1:$HOOK_PORT/hook"
 secret = "$SECRET"
+
+# A chat channel through the gateway's send RPC: offline there is no Telegram bot, so the
+# gateway accepts the request shape and answers that the bot token is missing.
+[alerts.channels.chat]
+kind = "openclaw"
+channel = "telegram"
+to = "123456"
+agent_id = "main"
 TOML
 CLI=(--config "$RUN/clawscope.toml" --openclaw-dir "$STATE" --store "$RUN/clawscope.db")
 URL=http://127.0.0.1:$CS_PORT

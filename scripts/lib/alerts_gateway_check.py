@@ -130,6 +130,24 @@ if fired:
     mac = hmac.new(SECRET.encode(), f"{h['headers'].get('x-clawscope-timestamp')}.{h['raw']}".encode(), hashlib.sha256).hexdigest()
     check(h["headers"].get("x-clawscope-signature") == "sha256=" + mac, "its HMAC signature verifies")
 
+# 3b. The chat-channel notification went through the gateway's `send`: the gateway took the
+# params (no INVALID_REQUEST) and could only answer that Telegram has no bot token offline.
+def chat_delivery():
+    s, a = api("/api/v1/alerts?rule=budget_day")
+    ids = [x["id"] for x in a.get("active", [])] if s == 200 else []
+    if not ids:
+        return None
+    s, one = api(f"/api/v1/alerts/{ids[0]}")
+    ds = [d for d in one.get("deliveries", []) if d.get("channel") == "chat"] if s == 200 else []
+    return ds[0] if ds and ds[0].get("attempts", 0) >= 1 else None
+
+
+d = wait("chat delivery", chat_delivery)
+err = (d or {}).get("last_error") or ""
+check(d is not None and "INVALID_REQUEST" not in err and "telegram" in err.lower(),
+      "the chat-channel notification reached the gateway's send (offline: no Telegram bot token)", json.dumps(d))
+check(d is not None and d.get("status") == "pending", "and waits for a retry (a gateway refusal is retriable)", json.dumps(d))
+
 # 4. Raising the budget through the API resolves the alert, which resumes the agent.
 s, _ = api("/api/v1/alerts/rules/budget_day", "PUT", {"usd": 1000.0})
 check(s == 200, "PUT /api/v1/alerts/rules/budget_day with the bearer token", str(s))

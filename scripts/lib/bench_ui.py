@@ -43,6 +43,7 @@ from urllib.parse import quote
 # A page whose placeholder has no value is skipped. Extend freely.
 PAGES = [
     "/",
+    "/alerts",
     "/sessions",
     "/sessions?sort=cost",
     "/sessions?q={query}",

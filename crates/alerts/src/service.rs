@@ -16,16 +16,13 @@ use clawscope_store::{DeliveryOutcome, Store, StoreError, StoredRule};
 
 use crate::config::AlertsConfig;
 use crate::deliver::{backoff, ChannelConfig, DeliveryError, Sender};
-use crate::engine::{Engine, EngineConfig, GatewayProbe, Inputs, Route};
+use crate::engine::{Engine, EngineConfig, GatewayProbe, Inputs, Route, PAGE};
 use crate::gateway::GatewayRpc;
 use crate::pause::Pauser;
 use crate::rules::{BudgetAmounts, RuleEdit};
 
 /// Reads the gateway connection's state (the binary wires the live client's status).
 pub type ProbeFn = Arc<dyn Fn() -> Option<GatewayProbe> + Send + Sync>;
-
-/// Events read from the store per page.
-const PAGE: usize = 20_000;
 
 /// Deliveries attempted per round.
 const DELIVERIES_PER_ROUND: usize = 50;

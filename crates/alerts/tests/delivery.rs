@@ -860,7 +860,7 @@ async fn openclaw_sends_through_the_gateway_send_rpc() {
     let gw = Arc::new(RecordingGateway::default());
     let s = Sender::new(Some(gw.clone())).unwrap();
     let cfg = channel(
-        "kind = \"openclaw\"\nchannel = \"telegram\"\nto = \"-100777\"\naccount_id = \"ops\"",
+        "kind = \"openclaw\"\nchannel = \"telegram\"\nto = \"-100777\"\naccount_id = \"ops\"\nagent_id = \"main\"",
     );
     let n = note(Transition::Fire);
     assert_eq!(s.send(&cfg, &n).await.unwrap(), "gateway sent (m-1)");
@@ -881,13 +881,14 @@ async fn openclaw_sends_through_the_gateway_send_rpc() {
     assert_eq!(params["channel"], "telegram");
     assert_eq!(params["to"], "-100777");
     assert_eq!(params["accountId"], "ops");
+    assert_eq!(params["agentId"], "main");
     assert_eq!(
         params["idempotencyKey"],
         format!("clawscope:budget_day:agent:main:{FIRED_MS}:fire")
     );
     let message = params["message"].as_str().unwrap();
     assert!(message.starts_with("[critical] budget_day on agent:main\nspent $12.40"));
-    assert_eq!(params.as_object().unwrap().len(), 5);
+    assert_eq!(params.as_object().unwrap().len(), 6);
 
     // Without an account id there is no accountId; resolve gets its own key.
     let cfg = channel("kind = \"openclaw\"\nchannel = \"slack\"\nto = \"channel:C1\"");

@@ -185,6 +185,10 @@ pub struct OpenClawConfig {
     /// Which of the gateway's accounts on that channel sends it, if not the default.
     #[serde(default)]
     pub account_id: Option<String>,
+    /// The agent whose channel binding sends it (the gateway asks for one when several
+    /// agents are configured).
+    #[serde(default)]
+    pub agent_id: Option<String>,
     /// Least severity sent.
     #[serde(default = "info")]
     pub min_severity: Severity,

@@ -17,7 +17,8 @@ const RPC_TIMEOUT: Duration = Duration::from_secs(15);
 /// The gateway method used.
 pub const SEND_METHOD: &str = "send";
 
-/// The `send` params: `{channel, to, message, idempotencyKey, accountId?}`. The
+/// The `send` params: `{channel, to, message, idempotencyKey, accountId?, agentId?}`
+/// (the gateway's `send` schema is closed: nothing else is accepted). The
 /// idempotency key is `<dedup_key>:<transition>`, so a retried delivery is sent once
 /// while the fire and the resolve of one alert are two messages.
 pub fn send_params(c: &OpenClawConfig, n: &Notification) -> Value {
@@ -29,6 +30,9 @@ pub fn send_params(c: &OpenClawConfig, n: &Notification) -> Value {
     });
     if let Some(account) = &c.account_id {
         params["accountId"] = account.trim().into();
+    }
+    if let Some(agent) = &c.agent_id {
+        params["agentId"] = agent.trim().into();
     }
     params
 }

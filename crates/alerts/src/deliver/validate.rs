@@ -62,6 +62,9 @@ impl ChannelConfig {
             ChannelConfig::OpenClaw(c) => {
                 not_blank("channel", &c.channel).map_err(bad)?;
                 not_blank("to", &c.to).map_err(bad)?;
+                if let Some(a) = &c.agent_id {
+                    not_blank("agent_id", a).map_err(bad)?;
+                }
                 if let Some(a) = &c.account_id {
                     not_blank("account_id", a).map_err(bad)?;
                 }

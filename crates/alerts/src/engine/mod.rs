@@ -30,8 +30,11 @@ use crate::rules::{Action, RuleSet};
 /// and how long a quiet session stays current).
 pub const REPLAY_MS: i64 = ACTIVE_FOR_MS;
 
-/// Events replayed at start at most (bounds start-up memory on a busy store).
+/// Events replayed at start at most (bounds start-up time on a busy store).
 pub const REPLAY_MAX: usize = 200_000;
+
+/// Events read from the store per page.
+pub const PAGE: usize = 2_000;
 
 /// A channel the engine may route to, with its severity floor.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,40 +139,49 @@ impl Engine {
             }
         }
         self.observed = Observed::default();
-        let mut replay = Vec::new();
+        let started = std::time::Instant::now();
+        // Page by page, so start-up memory is the observed state, not the events.
+        let mut seen = 0usize;
         for (kinds, since) in [
             (vec!["cron.job".to_string()], None),
             (vec!["cron.run".to_string()], Some(now_ms - 7 * 86_400_000)),
+            (Vec::new(), Some(now_ms - REPLAY_MS)),
         ] {
-            replay.extend(store.events(&EventFilter {
-                kinds,
-                since_ms: since,
-                limit: 100_000,
-                ..EventFilter::default()
-            })?);
+            // In time order through the `ts` indexes (a `seq` range would walk the whole
+            // table to find the recent rows).
+            let mut offset = 0;
+            loop {
+                let page = store.events(&EventFilter {
+                    kinds: kinds.clone(),
+                    since_ms: since,
+                    limit: PAGE,
+                    offset,
+                    ..EventFilter::default()
+                })?;
+                for e in &page {
+                    self.observed.observe(e);
+                }
+                seen += page.len();
+                offset += page.len();
+                if page.len() < PAGE || seen >= REPLAY_MAX {
+                    break;
+                }
+            }
         }
-        let read = |since: i64| {
-            store.events(&EventFilter {
-                since_ms: Some(since),
-                limit: REPLAY_MAX,
-                ..EventFilter::default()
-            })
-        };
-        let mut recent = read(now_ms - REPLAY_MS)?;
-        if recent.len() == REPLAY_MAX {
-            // A busy store: the rolling windows (an hour) matter most.
-            recent = read(now_ms - 65 * 60_000)?;
+        tracing::info!(
+            events = seen,
+            ms = started.elapsed().as_millis() as u64,
+            firing = self.open.len(),
+            "alert engine loaded"
+        );
+        if seen >= REPLAY_MAX {
             tracing::warn!(
-                events = recent.len(),
-                "alert engine: too many recent events to replay six hours; replayed the last hour"
+                events = seen,
+                "alert engine: stopped replaying recent events at the limit; rolling windows fill up as new events arrive"
             );
         }
-        replay.extend(recent);
-        replay.sort_by_key(|e| e.seq);
-        for e in &replay {
-            self.observed.observe(e);
-        }
-        self.observed.max_seq = self.observed.max_seq.max(store.alert_cursor()?);
+        // Everything older than the replay is history: new events are those stored from now on.
+        self.observed.max_seq = store.max_seq()?.max(store.alert_cursor()?);
         Ok(())
     }
 
