@@ -102,6 +102,30 @@ impl AlertsConfig {
     }
 }
 
+impl AlertsConfig {
+    /// [`AlertsConfig::rule_set`], but an API edit that no longer fits (it names a
+    /// channel since removed from the config, say) is left out with a warning instead
+    /// of stopping the engine; the config file's own mistakes are still errors.
+    pub fn rule_set_lenient(
+        &self,
+        budget: BudgetAmounts,
+        api: &[(String, Option<RuleEdit>)],
+    ) -> Result<RuleSet, ConfigError> {
+        if let Ok(set) = self.rule_set(budget, api) {
+            return Ok(set);
+        }
+        let mut kept: Vec<(String, Option<RuleEdit>)> = Vec::new();
+        for edit in api {
+            kept.push(edit.clone());
+            if let Err(e) = self.rule_set(budget, &kept) {
+                tracing::warn!(rule = %edit.0, error = %e, "rule edit from the API ignored");
+                kept.pop();
+            }
+        }
+        self.rule_set(budget, &kept)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +155,25 @@ mod tests {
         ok.rules.remove("budget_week");
         let set = ok.rule_set(BudgetAmounts::default(), &[]).expect("valid");
         assert_eq!(set.get("budget_day").and_then(|r| r.params.usd), Some(20.0));
+        // An API edit naming a channel that is gone is skipped, the others kept.
+        let api = vec![
+            (
+                "hung".to_string(),
+                Some(toml::from_str("notify = [\"gone\"]").expect("edit")),
+            ),
+            (
+                "tool_loop".to_string(),
+                Some(toml::from_str("count = 9").expect("edit")),
+            ),
+        ];
+        assert!(ok.rule_set(BudgetAmounts::default(), &api).is_err());
+        let lenient = ok
+            .rule_set_lenient(BudgetAmounts::default(), &api)
+            .expect("lenient");
+        assert_eq!(lenient.get("hung").and_then(|r| r.notify.clone()), None);
+        assert_eq!(
+            lenient.get("tool_loop").and_then(|r| r.params.count),
+            Some(9)
+        );
     }
 }

@@ -17,11 +17,12 @@
 //! alert (a person's resume sticks until the alert resolves) and undone when that
 //! alert resolves.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::{json, Value};
 
-use clawscope_core::alert::{AlertAction, AlertFilter, AlertState};
+use clawscope_core::alert::AlertAction;
 use clawscope_core::query::{SessionFilter, SessionOrder, UsageFilter};
 use clawscope_store::Store;
 
@@ -31,7 +32,7 @@ use crate::gateway::GatewayRpc;
 /// Sessions aborted per pause at most (the most recently active).
 const MAX_ABORTS: usize = 20;
 
-/// A failed pause is retried after this long.
+/// A failed pause or resume is retried after this long (doubling while it fails).
 const RETRY_MS: i64 = 60_000;
 
 type Shared = Arc<Mutex<Box<dyn Store>>>;
@@ -72,54 +73,48 @@ impl Pauser {
         Pauser { gateway, dry_run }
     }
 
-    /// Bring the gateway in line with `wanted`: pause targets of firing alerts not yet
-    /// paused for them; resume targets whose pausing alert is no longer firing.
+    /// Bring the gateway in line with `wanted`. A target is paused while any of its
+    /// pausing alerts fires (once: more alerts on a paused target change nothing) and
+    /// resumed when none does; a person's resume wins over the alerts that fired before
+    /// it. What a pause did is read back from every attempt since the target's last
+    /// resume, failed ones included, so the cron jobs it turned off are always turned on
+    /// again. Failed attempts are retried with a growing wait (1 min, doubling, at most
+    /// 1 h).
     pub async fn reconcile(&self, store: &Shared, wanted: Vec<PauseWanted>) {
-        let (actions, firing) = {
-            let s = store.lock().unwrap_or_else(PoisonError::into_inner);
-            let actions = s.actions(500).unwrap_or_default();
-            let firing: Vec<i64> = s
-                .alerts(&AlertFilter {
-                    state: Some(AlertState::Firing),
-                    ..AlertFilter::default()
-                })
-                .unwrap_or_default()
-                .iter()
-                .map(|a| a.id)
-                .collect();
-            (actions, firing)
+        let mut by_target: BTreeMap<String, Vec<PauseWanted>> = BTreeMap::new();
+        for w in wanted {
+            by_target.entry(w.target.clone()).or_default().push(w);
+        }
+        let Some(state) = read_state(store, &by_target) else {
+            return;
         };
         let now = now_ms();
-        for w in &wanted {
-            let done = actions.iter().any(|a| {
-                a.alert_id == w.alert_id
-                    && a.target == w.target
-                    && a.kind == "pause"
-                    && (a.ok || now - a.at_ms < RETRY_MS)
-            });
-            if !done {
-                let a = self.pause(store, &w.target, w.alert_id).await;
-                record(store, a);
-            }
-        }
-        // Targets whose latest successful action is a pause by an alert that ended.
-        let mut seen = std::collections::HashSet::new();
-        for a in actions.iter().filter(|a| a.ok) {
-            if !seen.insert(a.target.clone()) {
+        for (target, alerts) in &by_target {
+            let t = &state[target];
+            if t.in_force() || t.waiting(now, "pause") {
                 continue;
             }
-            let failed_lately = actions.iter().any(|b| {
-                !b.ok && b.kind == "resume" && b.target == a.target && now - b.at_ms < RETRY_MS
-            });
-            if a.kind == "pause"
-                && a.alert_id != 0
-                && !firing.contains(&a.alert_id)
-                && !failed_lately
-            {
-                let crons = crons_of(a);
-                let r = self.resume(&a.target, a.alert_id, &crons, a.dry_run).await;
-                record(store, r);
+            let newest = alerts.iter().map(|a| a.fired_ms).max().unwrap_or(0);
+            if t.manual_resume_ms.is_some_and(|at| at >= newest) {
+                continue;
             }
+            let first = alerts.iter().map(|a| a.alert_id).min().unwrap_or(0);
+            let a = self.pause(store, target, first).await;
+            record(store, a);
+        }
+        for (target, t) in &state {
+            // A person's pause stays until a person resumes.
+            let manual = t.pauses().any(|a| a.ok && a.alert_id == 0);
+            if by_target.contains_key(target)
+                || manual
+                || !t.paused_at_all()
+                || t.waiting(now, "resume")
+            {
+                continue;
+            }
+            let crons = t.crons();
+            let r = self.resume(target, t.alert_id(), &crons, t.all_dry()).await;
+            record(store, r);
         }
     }
 
@@ -155,7 +150,8 @@ impl Pauser {
         action("pause", target, alert_id, request, self.dry_run, out)
     }
 
-    /// Resume `target`: drop the deny rule, re-enable `crons`.
+    /// Resume `target`: drop the deny rule, re-enable `crons`. `was_dry_run`: the pause
+    /// it undoes was only recorded, so nothing is sent.
     pub async fn resume(
         &self,
         target: &str,
@@ -168,7 +164,8 @@ impl Pauser {
             "sendPolicy": {"method": "config.patch", "remove_rule": {"action": "deny", "match": {"keyPrefix": prefix}}},
             "crons": {"method": "cron.update", "ids": crons, "patch": {"enabled": true}},
         });
-        let dry = self.dry_run || was_dry_run;
+        // A real pause is undone for real even if dry-run was switched on since.
+        let dry = was_dry_run;
         let out = match self.gateway_for(dry, "resume") {
             Ok(g) => resume_steps(g, &prefix, crons).await,
             Err(o) => o,
@@ -210,6 +207,117 @@ fn record(store: &Shared, a: AlertAction) {
     if let Err(e) = s.record_action(&a) {
         tracing::warn!(error = %e, "cannot record a gateway action");
     }
+}
+
+/// A target's pause history since its last successful resume.
+struct TargetState {
+    /// Newest first.
+    since_resume: Vec<AlertAction>,
+    /// When a person last resumed it (alert id 0).
+    manual_resume_ms: Option<i64>,
+}
+
+impl TargetState {
+    fn pauses(&self) -> impl Iterator<Item = &AlertAction> {
+        self.since_resume.iter().filter(|a| a.kind == "pause")
+    }
+
+    /// A pause took effect (or was recorded in dry-run) and was not undone.
+    fn in_force(&self) -> bool {
+        self.pauses().any(|a| a.ok)
+    }
+
+    /// Any pause attempt since the last resume (a failed one may have turned jobs off).
+    fn paused_at_all(&self) -> bool {
+        self.pauses().next().is_some()
+    }
+
+    /// Failed `kind` attempts in a row wait 1 min, doubling, at most 1 h.
+    fn waiting(&self, now: i64, kind: &str) -> bool {
+        let failed: Vec<&AlertAction> = self
+            .since_resume
+            .iter()
+            .take_while(|a| a.kind == kind && !a.ok)
+            .collect();
+        let Some(last) = failed.first() else {
+            return false;
+        };
+        let shift = failed.len().saturating_sub(1).min(6) as u32;
+        let wait = (RETRY_MS << shift).min(3_600_000);
+        now - last.at_ms < wait
+    }
+
+    /// Every cron job any attempt turned off.
+    fn crons(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.pauses().flat_map(crons_of).collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// The alert the (first) pause was for.
+    fn alert_id(&self) -> i64 {
+        self.pauses().last().map_or(0, |a| a.alert_id)
+    }
+
+    /// Every pause was only recorded (dry run).
+    fn all_dry(&self) -> bool {
+        self.pauses().all(|a| a.dry_run)
+    }
+}
+
+/// The history of every target that is wanted or may still be paused.
+fn read_state(
+    store: &Shared,
+    wanted: &BTreeMap<String, Vec<PauseWanted>>,
+) -> Option<BTreeMap<String, TargetState>> {
+    let s = store.lock().unwrap_or_else(PoisonError::into_inner);
+    let read = || -> Result<BTreeMap<String, TargetState>, clawscope_store::StoreError> {
+        let mut targets = s.pause_targets()?;
+        targets.extend(wanted.keys().cloned());
+        targets.sort();
+        targets.dedup();
+        let mut out = BTreeMap::new();
+        for t in targets {
+            let since_resume = s.actions_since_resume(&t)?;
+            let manual_resume_ms = s
+                .last_resume(&t)?
+                .filter(|a| a.alert_id == 0)
+                .map(|a| a.at_ms);
+            out.insert(
+                t,
+                TargetState {
+                    since_resume,
+                    manual_resume_ms,
+                },
+            );
+        }
+        Ok(out)
+    };
+    match read() {
+        Ok(state) => Some(state),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the pause history");
+            None
+        }
+    }
+}
+
+/// Every cron job the pause attempts on `target` since its last resume turned off
+/// (what a resume must turn on again).
+pub fn crons_to_restore(
+    store: &dyn clawscope_store::Store,
+    target: &str,
+) -> Result<Vec<String>, clawscope_store::StoreError> {
+    let mut all: Vec<String> = store
+        .actions_since_resume(target)?
+        .iter()
+        .filter(|a| a.kind == "pause")
+        .flat_map(crons_of)
+        .collect();
+    all.sort();
+    all.dedup();
+    Ok(all)
 }
 
 /// The cron ids a recorded pause disabled.

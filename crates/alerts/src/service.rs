@@ -71,17 +71,22 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// API edits as the rule builder takes them.
+/// API edits as the rule builder takes them (`None`: deleted through the API). An edit
+/// whose stored JSON no longer parses is left out, with a warning.
 pub fn api_edits(stored: &[StoredRule]) -> Vec<(String, Option<RuleEdit>)> {
     stored
         .iter()
-        .map(|r| {
-            let edit = if r.deleted {
-                None
-            } else {
-                serde_json::from_str(&r.json).ok()
-            };
-            (r.id.clone(), edit)
+        .filter_map(|r| {
+            if r.deleted {
+                return Some((r.id.clone(), None));
+            }
+            match serde_json::from_str(&r.json) {
+                Ok(e) => Some((r.id.clone(), Some(e))),
+                Err(e) => {
+                    tracing::warn!(rule = %r.id, error = %e, "stored rule edit ignored: it does not parse");
+                    None
+                }
+            }
         })
         .collect()
 }
@@ -100,7 +105,9 @@ impl AlertService {
     /// Load rules (config + API edits) and the engine's state from `store`.
     pub fn new(store: Box<dyn Store>, config: ServiceConfig) -> Result<AlertService, ServiceError> {
         let stored = store.stored_rules()?;
-        let rules = config.alerts.rule_set(config.budget, &api_edits(&stored))?;
+        let rules = config
+            .alerts
+            .rule_set_lenient(config.budget, &api_edits(&stored))?;
         let mut engine = Engine::new(
             rules,
             EngineConfig {
@@ -130,6 +137,15 @@ impl AlertService {
         let this = Arc::new(self);
         let deliverer = this.clone();
         tokio::spawn(async move { deliverer.deliver_loop().await });
+        // Gateway calls can be slow (20 s each when it does not answer): pauses run on
+        // their own clock so they never hold up evaluation.
+        let pauser = this.clone();
+        tokio::spawn(async move {
+            loop {
+                pauser.reconcile_pauses().await;
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        });
         loop {
             let t = this.clone();
             let round = tokio::task::spawn_blocking(move || t.evaluate_once(now_ms())).await;
@@ -141,7 +157,6 @@ impl AlertService {
                 }
                 Err(e) => tracing::warn!(error = %e, "alert evaluation task failed"),
             }
-            this.reconcile_pauses().await;
             tokio::select! {
                 // New events: evaluate soon, but at most about once a second however
                 // fast they arrive.
@@ -160,7 +175,7 @@ impl AlertService {
         let rules = self
             .config
             .alerts
-            .rule_set(self.config.budget, &api_edits(&stored))?;
+            .rule_set_lenient(self.config.budget, &api_edits(&stored))?;
         if &rules != engine.rules() {
             engine.set_rules(rules);
         }
@@ -170,7 +185,7 @@ impl AlertService {
                 limit: PAGE,
                 ..EventFilter::default()
             })?;
-            engine.observe(&events);
+            engine.observe(&events, now);
             if events.len() < PAGE {
                 break;
             }

@@ -191,7 +191,7 @@ async fn webhook_posts_documented_json_signed_with_hmac() {
     );
     assert_eq!(
         hit.header("x-clawscope-delivery"),
-        Some(n.dedup_key.as_str())
+        Some(format!("{}:fire", n.dedup_key).as_str())
     );
     assert!(hit
         .header("user-agent")
@@ -241,7 +241,7 @@ async fn webhook_without_secret_is_unsigned_and_any_scope_fits_the_header() {
     // Any scope text travels in the header percent-encoded, whole in the body.
     assert_eq!(
         hit.header("x-clawscope-delivery"),
-        Some(format!("clawscope:budget_day:project:caf%C3%A9 100%25:{FIRED_MS}").as_str())
+        Some(format!("clawscope:budget_day:project:caf%C3%A9 100%25:{FIRED_MS}:resolve").as_str())
     );
     assert_eq!(hit.json()["dedup_key"], n.dedup_key.as_str());
     assert!(hit.header("x-clawscope-signature").is_none());

@@ -387,3 +387,54 @@ fn a_breach_that_happened_while_down_fires_at_start() {
     rig.tick(T0 + 30 * MIN);
     assert_eq!(rig.counts("budget_day"), (1, 0));
 }
+
+#[test]
+fn a_firing_kept_quiet_by_a_silence_is_told_when_the_silence_ends() {
+    let mut rig = Rig::new(&["hourly_burn"], &[]);
+    rig.silence(Some("hourly_burn"), None, T0 + 10 * MIN);
+    rig.transcript("agent:main:a", &[assistant(T0, 1, 1, 3.5)]);
+    ticks(&mut rig, &[T0 + MIN, T0 + 5 * MIN]);
+    assert_eq!(rig.counts("hourly_burn"), (0, 0), "silenced");
+    ticks(&mut rig, &[T0 + 11 * MIN, T0 + 12 * MIN]);
+    assert_eq!(
+        rig.counts("hourly_burn"),
+        (1, 0),
+        "told once the silence ended"
+    );
+    let a = rig.store.alerts(&AlertFilter::default()).expect("alerts");
+    assert_eq!(
+        (a.len(), a[0].suppressed.as_deref()),
+        (1, None),
+        "the same alert, no longer marked"
+    );
+    ticks(&mut rig, &[T0 + 61 * MIN]);
+    assert_eq!(
+        rig.counts("hourly_burn"),
+        (1, 1),
+        "and its resolve is told too"
+    );
+}
+
+#[test]
+fn an_absurd_cost_does_not_stop_the_other_rules() {
+    let mut rig = Rig::new(&["hourly_burn", "context_warning"], &[]);
+    let k = "agent:main:main";
+    rig.transcript(
+        k,
+        &[
+            assistant(T0, 170_000, 100, 1e308),
+            assistant(T0 + 1000, 170_000, 100, 1e308),
+        ],
+    );
+    ticks(&mut rig, &[T0 + MIN, T0 + 2 * MIN]);
+    assert_eq!(
+        rig.counts("context_warning"),
+        (1, 0),
+        "other findings still fire"
+    );
+    assert_eq!(
+        rig.counts("hourly_burn"),
+        (0, 0),
+        "the infinite sum is skipped, not stored"
+    );
+}

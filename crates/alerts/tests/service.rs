@@ -282,7 +282,115 @@ fn want() -> Vec<PauseWanted> {
     vec![PauseWanted {
         alert_id: 1,
         target: "agent:main".into(),
+        fired_ms: now_ms() - 60_000,
     }]
+}
+
+/// A second firing alert (id 2) on another rule, same target.
+fn second_alert(store: &Arc<Mutex<Box<dyn Store>>>) {
+    use clawscope_core::alert::Condition;
+    use clawscope_store::{AlertChanges, NewAlert};
+    let c = Condition {
+        rule_id: "main_weekly".into(),
+        scope: "agent:main".into(),
+        value: 9.0,
+        threshold: 8.0,
+        message: "over".into(),
+        observed_ms: now_ms(),
+        ..Condition::default()
+    };
+    store
+        .lock()
+        .unwrap()
+        .apply_alerts(&AlertChanges {
+            fired: vec![NewAlert {
+                condition: c,
+                ..NewAlert::default()
+            }],
+            ..AlertChanges::default()
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn two_alerts_on_one_agent_pause_it_once_and_it_resumes_when_both_resolved() {
+    let (_dir, store) = store_with_alert();
+    second_alert(&store);
+    let g = gateway();
+    let pauser = Pauser::new(Some(g.clone() as Arc<dyn GatewayRpc>), false);
+    let both = vec![
+        PauseWanted {
+            alert_id: 1,
+            target: "agent:main".into(),
+            fired_ms: now_ms() - 60_000,
+        },
+        PauseWanted {
+            alert_id: 2,
+            target: "agent:main".into(),
+            fired_ms: now_ms() - 30_000,
+        },
+    ];
+    pauser.reconcile(&store, both.clone()).await;
+    pauser.reconcile(&store, both).await;
+    assert_eq!(
+        store.lock().unwrap().actions(0).unwrap().len(),
+        1,
+        "one pause for both alerts"
+    );
+    // The newer alert resolves first: still paused.
+    resolve(&store, 2);
+    pauser.reconcile(&store, want()).await;
+    assert_eq!(store.lock().unwrap().actions(0).unwrap().len(), 1);
+    assert!(!g.state.lock().unwrap().crons["j-main"].1, "still paused");
+    resolve(&store, 1);
+    pauser.reconcile(&store, vec![]).await;
+    let a = store.lock().unwrap().actions(0).unwrap();
+    assert_eq!((a.len(), a[0].kind.as_str(), a[0].ok), (2, "resume", true));
+    assert!(g.state.lock().unwrap().crons["j-main"].1);
+}
+
+#[tokio::test]
+async fn jobs_a_failed_pause_turned_off_are_turned_on_at_resume() {
+    let (_dir, store) = store_with_alert();
+    let g = gateway();
+    // Someone changes the config between our config.get and config.patch: the patch is
+    // refused (stale hash), but the abort and the cron step still ran.
+    struct Stale(Arc<FakeGateway>);
+    impl GatewayRpc for Stale {
+        fn call<'a>(
+            &'a self,
+            method: &'a str,
+            params: Value,
+        ) -> BoxFuture<'a, Result<Value, String>> {
+            Box::pin(async move {
+                let r = self.0.call(method, params).await;
+                if method == "config.get" {
+                    self.0.state.lock().unwrap().hash += 1;
+                }
+                r
+            })
+        }
+    }
+    let pauser = Pauser::new(
+        Some(Arc::new(Stale(g.clone())) as Arc<dyn GatewayRpc>),
+        false,
+    );
+    pauser.reconcile(&store, want()).await;
+    let a = store.lock().unwrap().actions(0).unwrap();
+    assert!(!a[0].ok, "the deny rule was refused");
+    assert!(
+        !g.state.lock().unwrap().crons["j-main"].1,
+        "but the job is off"
+    );
+    resolve(&store, 1);
+    let ok = Pauser::new(Some(g.clone() as Arc<dyn GatewayRpc>), false);
+    ok.reconcile(&store, vec![]).await;
+    assert!(
+        g.state.lock().unwrap().crons["j-main"].1,
+        "the failed attempt's job is on again"
+    );
+    let a = store.lock().unwrap().actions(0).unwrap();
+    assert_eq!((a[0].kind.as_str(), a[0].ok), ("resume", true));
 }
 
 #[tokio::test]
@@ -353,6 +461,26 @@ async fn a_person_resuming_wins_until_the_alert_resolves() {
         "not paused again while the same alert fires"
     );
     assert!(s.crons["j-main"].1);
+}
+
+#[tokio::test]
+async fn a_real_pause_is_undone_for_real_even_after_dry_run_is_switched_on() {
+    let (_dir, store) = store_with_alert();
+    let g = gateway();
+    Pauser::new(Some(g.clone() as Arc<dyn GatewayRpc>), false)
+        .reconcile(&store, want())
+        .await;
+    resolve(&store, 1);
+    Pauser::new(Some(g.clone() as Arc<dyn GatewayRpc>), true)
+        .reconcile(&store, vec![])
+        .await;
+    let a = store.lock().unwrap().actions(0).unwrap();
+    assert_eq!((a[0].kind.as_str(), a[0].dry_run), ("resume", false));
+    assert_eq!(
+        g.state.lock().unwrap().rules.len(),
+        1,
+        "our deny rule is gone"
+    );
 }
 
 #[tokio::test]

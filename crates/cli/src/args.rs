@@ -478,6 +478,11 @@ pub enum AlertsCommand {
     },
     /// The rules in force (built-in, config file, API edits).
     Rules,
+    /// Forget the API's edit of a rule (the config file and built-in apply again).
+    ResetRule {
+        /// Rule id.
+        id: String,
+    },
     /// Send a test notification of a rule through its channels now and print what
     /// each channel answered.
     Test {

@@ -313,6 +313,8 @@ pub struct AlertFilter {
     pub rule_id: Option<String>,
     /// Fired at or after (epoch ms).
     pub since_ms: Option<i64>,
+    /// Resolved at or after (epoch ms); only resolved alerts match.
+    pub resolved_since_ms: Option<i64>,
     /// Newest first, at most this many (0 = no limit).
     pub limit: usize,
 }

@@ -165,6 +165,9 @@ pub struct EventFilter {
     pub limit: usize,
     /// Rows to skip.
     pub offset: usize,
+    /// Newest first (by time, then sequence) instead of oldest first; ignored with
+    /// `after_seq`, which always reads in store order.
+    pub newest_first: bool,
 }
 
 /// An event as stored, with its store sequence number.

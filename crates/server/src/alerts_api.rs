@@ -362,7 +362,9 @@ pub(crate) fn new_silence(
     };
     let rule_id = text(req.rule.as_deref(), 64, "rule")?;
     if let Some(r) = &rule_id {
-        if !rules.iter().any(|(x, _)| &x.id == r) {
+        // A budget's warning (`budget_day.warn`) belongs to its rule.
+        let base = r.split_once('.').map_or(r.as_str(), |(b, _)| b);
+        if !rules.iter().any(|(x, _)| x.id == base) {
             return Err(ApiError::BadRequest(format!(
                 "no rule {r:?} (GET /api/v1/alerts/rules lists them)"
             )));
@@ -451,6 +453,7 @@ async fn list(State(st): State<AppState>, Query(q): Params) -> ApiResult {
                 rule_id: rule_id.clone(),
                 since_ms,
                 limit,
+                ..AlertFilter::default()
             })?;
             Ok(rows.iter().map(alert_json).collect())
         };

@@ -278,6 +278,7 @@ fn event_filter(
         after_seq,
         limit: params::limit(p(q, "limit"), "limit", 200)?,
         offset: params::offset(p(q, "offset"))?,
+        newest_first: false,
     })
 }
 

@@ -2,7 +2,9 @@
 //! notification outbox, gateway actions, rules edited through the API, and the
 //! engine's event cursor. One [`AlertStore::apply_alerts`] call is one transaction,
 //! so an alert change, the notifications it queues and the cursor it covers land
-//! together or not at all (a crash neither loses nor repeats a notification).
+//! together or not at all: a crash never loses a queued notification, and delivery
+//! from the outbox is at least once (a crash between a send and its record re-sends
+//! it, with the same dedup key).
 
 use clawscope_core::alert::{
     Alert, AlertAction, AlertFilter, Condition, Delivery, Notification, Silence,
@@ -42,6 +44,9 @@ pub struct AlertChanges {
     pub updated: Vec<(i64, Condition)>,
     /// Ended.
     pub resolved: Vec<ResolvedAlert>,
+    /// Firing alerts whose firing was not notified (silenced, cooldown) and now is:
+    /// `suppressed` is cleared and these (channel, notification) pairs are queued.
+    pub unsuppressed: Vec<(i64, Vec<(String, Notification)>)>,
     /// The engine's event cursor (store seq) after this evaluation, if it moved.
     pub cursor: Option<i64>,
 }
@@ -52,6 +57,7 @@ impl AlertChanges {
         self.fired.is_empty()
             && self.updated.is_empty()
             && self.resolved.is_empty()
+            && self.unsuppressed.is_empty()
             && self.cursor.is_none()
     }
 }
@@ -130,6 +136,14 @@ pub trait AlertStore {
     fn record_action(&mut self, action: &AlertAction) -> Result<i64>;
     /// Recorded actions, newest first; `limit` 0 = all.
     fn actions(&self, limit: usize) -> Result<Vec<AlertAction>>;
+    /// Targets that have a pause recorded after their last successful resume (or
+    /// with no resume at all): the ones a pause may still be in force on.
+    fn pause_targets(&self) -> Result<Vec<String>>;
+    /// One target's actions since its last successful resume (that resume excluded),
+    /// newest first.
+    fn actions_since_resume(&self, target: &str) -> Result<Vec<AlertAction>>;
+    /// One target's last successful resume, if any.
+    fn last_resume(&self, target: &str) -> Result<Option<AlertAction>>;
     /// Rules edited through the API, by id.
     fn stored_rules(&self) -> Result<Vec<StoredRule>>;
     /// Add or replace an edited rule (or a deletion marker).

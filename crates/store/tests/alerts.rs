@@ -372,6 +372,7 @@ fn updating_or_resolving_an_alert_that_is_not_firing_fails_and_writes_nothing() 
                 deliveries: vec![("ops".into(), Notification::default())],
             }],
             cursor: Some(4),
+            unsuppressed: Vec::new(),
         })
         .expect_err("unknown alert");
     assert!(matches!(unknown, StoreError::Invalid(_)), "{unknown:?}");
@@ -512,7 +513,7 @@ fn a_store_from_before_alerts_is_migrated() {
         .expect("downgrade");
     }
     let mut store = open(&path);
-    assert_eq!(store.stats().expect("stats").schema_version, 8);
+    assert_eq!(store.stats().expect("stats").schema_version, 9);
     assert_eq!(store.alert_cursor().expect("cursor"), 0);
     let id = fired(
         &mut store,
@@ -904,6 +905,7 @@ fn alerts_filter_by_state_rule_since_and_limit_newest_first() {
                 rule_id: Some("ctx".into()),
                 since_ms: Some(300),
                 limit: 5,
+                resolved_since_ms: None,
             },
             &store
         ),
@@ -1033,5 +1035,119 @@ fn the_store_trait_object_reaches_alerts() {
             .expect("stored")
             .severity,
         Severity::Critical
+    );
+}
+
+#[test]
+fn an_unsuppressed_alert_is_unmarked_and_its_notifications_queued() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&dir.path().join("s.db"));
+    let mut quiet = fire(cond("burn", "gateway", Severity::Warning, 4.0, 10), &[]);
+    quiet.suppressed = Some("silenced".into());
+    let ids = store
+        .apply_alerts(&AlertChanges {
+            fired: vec![quiet],
+            ..AlertChanges::default()
+        })
+        .expect("fire");
+    assert_eq!(store.deliveries(None, 0).expect("deliveries").len(), 0);
+    let n = Notification {
+        rule_id: "burn".into(),
+        fired_ms: 10,
+        ..Notification::default()
+    };
+    store
+        .apply_alerts(&AlertChanges {
+            unsuppressed: vec![(ids[0], vec![("ops".into(), n)])],
+            ..AlertChanges::default()
+        })
+        .expect("unsuppress");
+    let a = store.alert(ids[0]).expect("alert").expect("stored");
+    assert_eq!(a.suppressed, None);
+    let d = store.deliveries(None, 0).expect("deliveries");
+    assert_eq!(
+        (d.len(), d[0].alert_id, d[0].channel.as_str()),
+        (1, ids[0], "ops")
+    );
+    // Not firing any more: an error, and nothing written.
+    store
+        .apply_alerts(&AlertChanges {
+            resolved: vec![ResolvedAlert {
+                id: ids[0],
+                resolved_ms: 20,
+                deliveries: vec![],
+            }],
+            ..AlertChanges::default()
+        })
+        .expect("resolve");
+    assert!(store
+        .apply_alerts(&AlertChanges {
+            unsuppressed: vec![(ids[0], vec![])],
+            ..AlertChanges::default()
+        })
+        .is_err());
+    let resolved = store
+        .alerts(&AlertFilter {
+            resolved_since_ms: Some(15),
+            ..AlertFilter::default()
+        })
+        .expect("alerts");
+    assert_eq!(resolved.len(), 1);
+    assert!(store
+        .alerts(&AlertFilter {
+            resolved_since_ms: Some(21),
+            ..AlertFilter::default()
+        })
+        .expect("alerts")
+        .is_empty());
+}
+
+#[test]
+fn pause_history_per_target_since_the_last_resume() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&dir.path().join("s.db"));
+    let act = |kind: &str, target: &str, alert_id: i64, ok: bool, at_ms: i64| AlertAction {
+        kind: kind.into(),
+        target: target.into(),
+        alert_id,
+        ok,
+        at_ms,
+        ..AlertAction::default()
+    };
+    for a in [
+        act("pause", "agent:main", 1, true, 1),
+        act("resume", "agent:main", 1, true, 2),
+        act("pause", "agent:main", 3, false, 3),
+        act("pause", "agent:main", 3, true, 4),
+        act("pause", "agent:ops", 4, true, 5),
+        act("resume", "agent:ops", 0, true, 6),
+        act("resume", "gateway", 0, false, 7),
+    ] {
+        store.record_action(&a).expect("record");
+    }
+    assert_eq!(
+        store.pause_targets().expect("targets"),
+        vec!["agent:main".to_string()]
+    );
+    let h = store.actions_since_resume("agent:main").expect("history");
+    assert_eq!(
+        h.iter().map(|a| (a.at_ms, a.ok)).collect::<Vec<_>>(),
+        [(4, true), (3, false)]
+    );
+    assert!(store
+        .actions_since_resume("agent:ops")
+        .expect("history")
+        .is_empty());
+    assert_eq!(
+        store
+            .last_resume("agent:ops")
+            .expect("last")
+            .map(|a| (a.alert_id, a.at_ms)),
+        Some((0, 6))
+    );
+    assert_eq!(
+        store.last_resume("gateway").expect("last"),
+        None,
+        "a failed resume is not one"
     );
 }

@@ -106,9 +106,11 @@ async fn post(
     secrets: &[String],
 ) -> Result<Answer, DeliveryError> {
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    // Scrub first, then shorten: a secret cut in half by the shortening would leak
+    // its first part.
     let fail = |retriable: bool, msg: String| DeliveryError {
         retriable,
-        message: scrub(&msg, &secrets),
+        message: format::truncate(&scrub(&msg, &secrets), QUOTE + 100),
     };
     let sent = client
         .post(url.trim())
@@ -170,10 +172,14 @@ async fn post(
     Err(fail(retriable, msg))
 }
 
-/// An answer body on one line, shortened.
+/// Scrub, then shorten.
+fn shorten_scrubbed(msg: &str, secrets: &[&str]) -> String {
+    format::truncate(&scrub(msg, secrets), QUOTE + 100)
+}
+
+/// An answer body on one line (shortened by the caller after scrubbing).
 fn quote(body: &str) -> String {
-    let one_line = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    format::truncate(&one_line, QUOTE)
+    body.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn to_bytes(v: &Value) -> Vec<u8> {
@@ -237,7 +243,9 @@ pub(crate) async fn webhook(
         secrets.extend(text.split_whitespace().skip(1).map(str::to_string));
         headers.insert(name, value);
     }
-    let (k, v) = header("x-clawscope-delivery", &header_safe(&n.dedup_key))?;
+    // One id per message: the fire and the resolve of an alert are two deliveries.
+    let delivery_id = format!("{}:{}", n.dedup_key, n.transition.as_str());
+    let (k, v) = header("x-clawscope-delivery", &header_safe(&delivery_id))?;
     headers.insert(k, v);
     if let Some(secret) = &c.secret {
         secrets.push(secret.expose().to_string());
@@ -322,7 +330,7 @@ pub(crate) async fn telegram(
         .map(str::to_string)
         .unwrap_or_else(|| quote(&answer.body));
     let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    Err(DeliveryError::permanent(scrub(
+    Err(DeliveryError::permanent(shorten_scrubbed(
         &format!(
             "Telegram refused the message (HTTP {}, ok is not true): {said}",
             answer.status.as_u16()

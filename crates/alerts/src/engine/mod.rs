@@ -65,6 +65,8 @@ pub struct PauseWanted {
     pub alert_id: i64,
     /// `agent:<id>`, or `gateway` for every agent.
     pub target: String,
+    /// When the alert fired (a person's resume after this wins until it resolves).
+    pub fired_ms: i64,
 }
 
 /// The engine.
@@ -76,6 +78,8 @@ pub struct Engine {
     open: HashMap<(String, String), Alert>,
     /// Latest resolve time by (rule id, scope), for cooldowns.
     resolved: HashMap<(String, String), i64>,
+    /// The event cursor as the store last took it.
+    committed_cursor: i64,
 }
 
 fn base_rule(rule_id: &str) -> &str {
@@ -91,6 +95,7 @@ impl Engine {
             observed: Observed::default(),
             open: HashMap::new(),
             resolved: HashMap::new(),
+            committed_cursor: 0,
         }
     }
 
@@ -129,8 +134,7 @@ impl Engine {
             .max()
             .unwrap_or(0);
         for a in store.alerts(&AlertFilter {
-            state: Some(AlertState::Resolved),
-            since_ms: Some(now_ms - longest_cooldown as i64 * 1000 - REPLAY_MS),
+            resolved_since_ms: Some(now_ms.saturating_sub(longest_cooldown as i64 * 1000)),
             ..AlertFilter::default()
         })? {
             if let Some(at) = a.resolved_ms {
@@ -141,12 +145,13 @@ impl Engine {
         self.observed = Observed::default();
         let started = std::time::Instant::now();
         // Page by page, so start-up memory is the observed state, not the events.
-        let mut seen = 0usize;
+        let mut replayed = 0usize;
         for (kinds, since) in [
             (vec!["cron.job".to_string()], None),
             (vec!["cron.run".to_string()], Some(now_ms - 7 * 86_400_000)),
-            (Vec::new(), Some(now_ms - REPLAY_MS)),
+            (Vec::new(), Some(replay_from(store, now_ms)?)),
         ] {
+            let mut seen = 0usize;
             // In time order through the `ts` indexes (a `seq` range would walk the whole
             // table to find the recent rows).
             let mut offset = 0;
@@ -167,29 +172,29 @@ impl Engine {
                     break;
                 }
             }
+            replayed += seen;
         }
+        self.observed.prune(now_ms - REPLAY_MS, now_ms - REPLAY_MS);
         tracing::info!(
-            events = seen,
+            events = replayed,
             ms = started.elapsed().as_millis() as u64,
             firing = self.open.len(),
             "alert engine loaded"
         );
-        if seen >= REPLAY_MAX {
-            tracing::warn!(
-                events = seen,
-                "alert engine: stopped replaying recent events at the limit; rolling windows fill up as new events arrive"
-            );
-        }
         // Everything older than the replay is history: new events are those stored from now on.
         self.observed.max_seq = store.max_seq()?.max(store.alert_cursor()?);
+        self.committed_cursor = store.alert_cursor()?;
         Ok(())
     }
 
-    /// Take new stored events into account (in store order).
-    pub fn observe(&mut self, events: &[StoredEvent]) {
+    /// Take new stored events into account (in store order); what is older than the
+    /// replay window at `now_ms` is forgotten at once (a large import of history while
+    /// serving must not pile up in memory).
+    pub fn observe(&mut self, events: &[StoredEvent], now_ms: i64) {
         for e in events {
             self.observed.observe(e);
         }
+        self.observed.prune(now_ms - REPLAY_MS, now_ms - REPLAY_MS);
     }
 
     /// The highest store sequence observed.
@@ -210,6 +215,12 @@ impl Engine {
         let mut found: HashMap<(String, String), Condition> = HashMap::new();
         for rule in self.rules.rules.iter().filter(|r| r.enabled) {
             for c in conditions::evaluate(rule, &self.observed, inputs)? {
+                if !(c.value.is_finite() && c.threshold.is_finite()) {
+                    // An absurd input (a cost of 1e308 summed twice) must not stop every
+                    // other alert: the store refuses non-finite numbers.
+                    tracing::warn!(rule = %c.rule_id, scope = %c.scope, "alert finding with a non-finite value skipped");
+                    continue;
+                }
                 found.insert((c.rule_id.clone(), c.scope.clone()), c);
             }
         }
@@ -222,6 +233,19 @@ impl Engine {
                 continue;
             };
             match self.open.get(&key) {
+                Some(a)
+                    if a.suppressed.is_some() && self.suppression(&c, silences, now).is_none() =>
+                {
+                    // The silence or cooldown that kept its firing quiet is over: tell now.
+                    let mut shown = a.clone();
+                    shown.value = c.value;
+                    shown.message.clone_from(&c.message);
+                    shown.severity = a.severity.max(c.severity);
+                    let n = self.notification(&shown, Transition::Fire, None);
+                    changes
+                        .unsuppressed
+                        .push((a.id, self.route(&a.rule_id, shown.severity, &n)));
+                }
                 Some(a) => {
                     let moved = (a.value - c.value).abs() > f64::EPSILON
                         || c.severity > a.severity
@@ -251,19 +275,20 @@ impl Engine {
                 deliveries,
             });
         }
-        if self.observed.max_seq > 0 {
+        if self.observed.max_seq != self.committed_cursor {
             changes.cursor = Some(self.observed.max_seq);
         }
         Ok(changes)
     }
 
-    fn fire(&self, c: Condition, silences: &[Silence], now: i64) -> NewAlert {
+    /// Why a firing of `c` should not be notified now (`silenced`, `cooldown`), if so.
+    fn suppression(&self, c: &Condition, silences: &[Silence], now: i64) -> Option<String> {
         let key = (c.rule_id.clone(), c.scope.clone());
         let cooldown = self
             .rules
             .get(base_rule(&c.rule_id))
-            .map_or(0, |r| r.cooldown_secs as i64 * 1000);
-        let suppressed = if silences.iter().any(|s| {
+            .map_or(0, |r| (r.cooldown_secs as i64).saturating_mul(1000));
+        if silences.iter().any(|s| {
             s.covers(base_rule(&c.rule_id), &c.scope, now) || s.covers(&c.rule_id, &c.scope, now)
         }) {
             Some("silenced".to_string())
@@ -275,7 +300,11 @@ impl Engine {
             Some("cooldown".to_string())
         } else {
             None
-        };
+        }
+    }
+
+    fn fire(&self, c: Condition, silences: &[Silence], now: i64) -> NewAlert {
+        let suppressed = self.suppression(&c, silences, now);
         let alert = alert_of(&c, now);
         let deliveries = if suppressed.is_none() {
             let n = self.notification(&alert, Transition::Fire, None);
@@ -362,6 +391,14 @@ impl Engine {
                 a.severity = a.severity.max(c.severity);
             }
         }
+        for (id, _) in &changes.unsuppressed {
+            if let Some(a) = self.open.values_mut().find(|a| a.id == *id) {
+                a.suppressed = None;
+            }
+        }
+        if let Some(c) = changes.cursor {
+            self.committed_cursor = c;
+        }
         for r in &changes.resolved {
             if let Some(key) = self
                 .open
@@ -398,11 +435,35 @@ impl Engine {
             .map(|a| PauseWanted {
                 alert_id: a.id,
                 target: a.scope.clone(),
+                fired_ms: a.fired_ms,
             })
             .collect();
         v.sort();
         v
     }
+}
+
+/// Where the start-up replay begins: six hours back, or later when more than
+/// [`REPLAY_MAX`] events were stored since (the newest matter most).
+fn replay_from(store: &dyn Store, now_ms: i64) -> Result<i64, StoreError> {
+    let since = now_ms - REPLAY_MS;
+    let cut = store.events(&EventFilter {
+        since_ms: Some(since),
+        newest_first: true,
+        offset: REPLAY_MAX - 1,
+        limit: 1,
+        ..EventFilter::default()
+    })?;
+    Ok(match cut.first() {
+        Some(e) => {
+            tracing::warn!(
+                from_ms = e.event.ts_ms,
+                "alert engine: more than {REPLAY_MAX} events in the last six hours; replaying the newest"
+            );
+            e.event.ts_ms.max(since)
+        }
+        None => since,
+    })
 }
 
 fn silenced(silences: &[Silence], a: &Alert, now: i64) -> bool {

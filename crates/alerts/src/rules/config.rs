@@ -168,6 +168,21 @@ fn check(r: &Rule) -> Result<(), RuleError> {
     if [p.window_mins, p.minutes, p.count, p.baseline_hours].contains(&Some(0)) {
         return bad("`window_mins`, `minutes`, `count` and `baseline_hours` must be at least 1");
     }
+    // Rolling windows and quiet sessions are kept for six hours.
+    if p.window_mins.is_some_and(|m| m > 360) {
+        return bad(
+            "`window_mins` is at most 360 (six hours); use a budget rule for longer periods",
+        );
+    }
+    if r.kind == RuleKind::Hung && p.minutes.is_some_and(|m| m > 300) {
+        return bad("`minutes` of a hung rule is at most 300");
+    }
+    if p.minutes.is_some_and(|m| m > 10_080) || p.baseline_hours.is_some_and(|h| h > 720) {
+        return bad("`minutes` is at most 10080 (a week) and `baseline_hours` at most 720");
+    }
+    if r.cooldown_secs > 30 * 86_400 || p.count.is_some_and(|c| c > 1_000_000) {
+        return bad("`cooldown_secs` is at most 2592000 (30 days) and `count` at most 1000000");
+    }
     if r.only.is_some() && !matches!(r.per, Per::Agent | Per::Project) {
         return bad("`only` needs `per = \"agent\"` or `per = \"project\"`");
     }
@@ -304,6 +319,9 @@ mod tests {
         assert!(one("context_warning", "pct = 150.0").contains("(0, 100]"));
         assert!(one("hourly_burn", "usd = -1.0").contains("positive"));
         assert!(one("tool_loop", "count = 0").contains("at least 1"));
+        assert!(one("hourly_burn", "window_mins = 1440").contains("at most 360"));
+        assert!(one("hung", "minutes = 400").contains("at most 300"));
+        assert!(one("hung", "cooldown_secs = 99999999999").contains("30 days"));
         assert!(one("hung", "action = \"pause\"").contains("budget rules"));
         assert!(one("Bad Id", "kind = \"hung\"").contains("ids are"));
         assert!(one("hung", "per = \"gateway\"").contains("per"));

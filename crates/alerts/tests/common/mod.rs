@@ -147,7 +147,7 @@ impl Rig {
                 ..EventFilter::default()
             })
             .expect("events");
-        self.engine.observe(&events);
+        self.engine.observe(&events, now);
         let silences = self.store.silences(Some(now)).expect("silences");
         let changes = {
             let inputs = Inputs {

@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use clawscope_alerts::deliver::Sender;
-use clawscope_alerts::pause::{crons_of, Pauser};
+use clawscope_alerts::pause::{crons_to_restore, Pauser};
 use clawscope_alerts::rules::{summary, RuleSet};
 use clawscope_alerts::service::api_edits;
 use clawscope_core::alert::{
@@ -64,7 +64,7 @@ fn rules(ctx: &Ctx, store: &dyn Store) -> Result<RuleSet> {
     Ok(ctx
         .config
         .alerts
-        .rule_set(ctx.config.budget.amounts(), &api_edits(&stored))?)
+        .rule_set_lenient(ctx.config.budget.amounts(), &api_edits(&stored))?)
 }
 
 pub fn run(ctx: &Ctx, a: &AlertsArgs, out: &mut impl Write) -> Result<()> {
@@ -255,6 +255,15 @@ pub fn run(ctx: &Ctx, a: &AlertsArgs, out: &mut impl Write) -> Result<()> {
             }
             t.print(out)?;
         }
+        AlertsCommand::ResetRule { id } => {
+            if !store.remove_rule(id)? {
+                bail!("rule {id:?} has no edit made through the API");
+            }
+            writeln!(
+                out,
+                "rule {id}: the API's edit is gone; the config file and built-in apply"
+            )?;
+        }
         AlertsCommand::Test { rule, channel } => {
             test_send(ctx, &store, rule, channel.as_deref(), out)?
         }
@@ -432,10 +441,7 @@ fn act(
         bail!("no gateway found: pass --gateway ws://HOST:PORT (and --gateway-token)");
     };
     let dry_run = ctx.config.alerts.dry_run;
-    let last_pause = store
-        .actions(500)?
-        .into_iter()
-        .find(|x| x.target == target && x.kind == "pause" && x.ok);
+    let crons = crons_to_restore(&store, target)?;
     let shared: Arc<Mutex<Box<dyn Store>>> = Arc::new(Mutex::new(Box::new(store)));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -454,7 +460,6 @@ fn act(
         let a = if pause {
             pauser.pause(&shared, target, 0).await
         } else {
-            let crons = last_pause.as_ref().map(crons_of).unwrap_or_default();
             pauser.resume(target, 0, &crons, false).await
         };
         anyhow::Ok(a)

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 
 use clawscope_alerts::engine::GatewayProbe;
 use clawscope_alerts::gateway::GatewayRpc;
-use clawscope_alerts::service::{AlertService, ProbeFn, ServiceConfig};
+use clawscope_alerts::service::{api_edits, AlertService, ProbeFn, ServiceConfig};
 use clawscope_alerts::AlertsConfig;
 use clawscope_bus::{Bus, StreamLimits};
 use clawscope_ingest::discover::{gateway_config, Env};
@@ -20,6 +20,7 @@ use clawscope_live::gateway_ws::{self, GatewayConfig, GatewayStatus};
 use clawscope_live::{event_socket, follow, TrackerConfig, Work, Writer};
 use clawscope_server::ui::{Budgets, UiConfig};
 use clawscope_server::{check_bind, serve, AlertsView, AppState};
+use clawscope_store::{AlertStore, StoredRule};
 
 use crate::args::ServeArgs;
 use crate::context::Ctx;
@@ -66,11 +67,15 @@ fn ui_config(ctx: &Ctx) -> Result<UiConfig> {
 }
 
 /// Whether the alert rules act on the gateway (pause, channel messages).
-fn needs_actions(c: &AlertsConfig) -> bool {
+fn needs_actions(c: &AlertsConfig, stored: &[StoredRule]) -> bool {
     use clawscope_alerts::deliver::ChannelConfig;
     use clawscope_alerts::rules::Action;
+    let api_pause = api_edits(stored)
+        .iter()
+        .any(|(_, e)| e.as_ref().is_some_and(|e| e.action == Some(Action::Pause)));
     c.enabled
-        && (c.rules.values().any(|r| r.action == Some(Action::Pause))
+        && (api_pause
+            || c.rules.values().any(|r| r.action == Some(Action::Pause))
             || c.channels
                 .values()
                 .any(|ch| matches!(ch, ChannelConfig::OpenClaw(_))))
@@ -185,7 +190,8 @@ pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
         });
     let mut gateway = gateway_target(&ctx, a);
     if let Some(g) = gateway.as_mut() {
-        if a.gateway_actions || needs_actions(&ctx.config.alerts) {
+        let stored = ctx.open_store()?.stored_rules()?;
+        if a.gateway_actions || needs_actions(&ctx.config.alerts, &stored) {
             g.scopes = ACTION_SCOPES.iter().map(|s| s.to_string()).collect();
         }
     }

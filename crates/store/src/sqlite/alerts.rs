@@ -132,6 +132,18 @@ fn apply(conn: &Connection, c: &AlertChanges) -> Result<Vec<i64>> {
     for (id, cond) in &c.updated {
         update(conn, *id, cond)?;
     }
+    for (id, items) in &c.unsuppressed {
+        let changed = conn
+            .prepare_cached(
+                "UPDATE alerts SET suppressed = NULL WHERE id = ?1 AND state = 'firing'",
+            )?
+            .execute([id])?;
+        if changed == 0 {
+            return Err(StoreError::Invalid(format!("alert {id} is not firing")));
+        }
+        let at = items.first().map_or(0, |(_, n)| n.fired_ms);
+        queue_for(conn, *id, items, at)?;
+    }
     let ids = c
         .fired
         .iter()
@@ -280,6 +292,18 @@ impl AlertStore for SqliteStore {
 
     fn actions(&self, limit: usize) -> Result<Vec<AlertAction>> {
         read::actions(&self.conn, limit)
+    }
+
+    fn pause_targets(&self) -> Result<Vec<String>> {
+        read::pause_targets(&self.conn)
+    }
+
+    fn actions_since_resume(&self, target: &str) -> Result<Vec<AlertAction>> {
+        read::actions_since_resume(&self.conn, target)
+    }
+
+    fn last_resume(&self, target: &str) -> Result<Option<AlertAction>> {
+        read::last_resume(&self.conn, target)
     }
 
     fn stored_rules(&self) -> Result<Vec<StoredRule>> {

@@ -161,9 +161,11 @@ pub(super) fn cursor(conn: &Connection) -> Result<i64> {
 pub(super) fn alerts(conn: &Connection, f: &AlertFilter) -> Result<Vec<Alert>> {
     let mut clauses = vec!["1 = 1"];
     let mut args = Vec::new();
-    if let Some(state) = f.state {
-        clauses.push("state = ?");
-        args.push(Value::Text(state.as_str().to_string()));
+    // The state goes in as a literal (an enum's name, so safe to inline): only then can
+    // SQLite use the partial indexes on firing / resolved alerts.
+    let state_clause = f.state.map(|s| format!("state = '{}'", s.as_str()));
+    if let Some(c) = &state_clause {
+        clauses.push(c);
     }
     if let Some(rule) = &f.rule_id {
         clauses.push("rule_id = ?");
@@ -171,6 +173,10 @@ pub(super) fn alerts(conn: &Connection, f: &AlertFilter) -> Result<Vec<Alert>> {
     }
     if let Some(since) = f.since_ms {
         clauses.push("fired_ms >= ?");
+        args.push(Value::Integer(since));
+    }
+    if let Some(since) = f.resolved_since_ms {
+        clauses.push("state = 'resolved' AND resolved_ms >= ?");
         args.push(Value::Integer(since));
     }
     args.push(Value::Integer(sql_limit(f.limit)));
@@ -246,6 +252,51 @@ pub(super) fn actions(conn: &Connection, limit: usize) -> Result<Vec<AlertAction
         vec![Value::Integer(sql_limit(limit))],
         action_from_row,
     )
+}
+
+/// `WHERE` part: actions of target `?1` after its last successful resume.
+const SINCE_RESUME: &str = "target = ?1 AND id > coalesce(
+    (SELECT max(id) FROM alert_actions WHERE target = ?1 AND kind = 'resume' AND ok = 1), 0)";
+
+/// Targets with a pause recorded after their last successful resume.
+pub(super) fn pause_targets(conn: &Connection) -> Result<Vec<String>> {
+    rows(
+        conn,
+        "SELECT DISTINCT a.target FROM alert_actions a WHERE a.kind = 'pause' AND a.id > coalesce(
+             (SELECT max(r.id) FROM alert_actions r
+              WHERE r.target = a.target AND r.kind = 'resume' AND r.ok = 1), 0)
+         ORDER BY a.target",
+        Vec::new(),
+        |r| r.get(0),
+    )
+}
+
+/// One target's actions since its last successful resume, newest first.
+pub(super) fn actions_since_resume(conn: &Connection, target: &str) -> Result<Vec<AlertAction>> {
+    let sql =
+        format!("SELECT {ACTION_COLUMNS} FROM alert_actions WHERE {SINCE_RESUME} ORDER BY id DESC");
+    rows(
+        conn,
+        &sql,
+        vec![Value::Text(target.to_string())],
+        action_from_row,
+    )
+}
+
+/// One target's last successful resume.
+pub(super) fn last_resume(conn: &Connection, target: &str) -> Result<Option<AlertAction>> {
+    let sql = format!(
+        "SELECT {ACTION_COLUMNS} FROM alert_actions
+         WHERE target = ?1 AND kind = 'resume' AND ok = 1 ORDER BY id DESC LIMIT 1"
+    );
+    Ok(rows(
+        conn,
+        &sql,
+        vec![Value::Text(target.to_string())],
+        action_from_row,
+    )?
+    .into_iter()
+    .next())
 }
 
 /// Rules edited through the API, by id.

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0006_dashboard_rollups.sql"),
     include_str!("../../migrations/sqlite/0007_rare_kind_indexes.sql"),
     include_str!("../../migrations/sqlite/0008_alerts.sql"),
+    include_str!("../../migrations/sqlite/0009_alert_indexes.sql"),
 ];
 
 /// Secondary indexes on `events` (also created by migrations 1 and 5); re-created on open in

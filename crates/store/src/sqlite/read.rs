@@ -415,10 +415,10 @@ pub(super) fn events(conn: &Connection, f: &EventFilter) -> Result<Vec<StoredEve
         args.push(Value::Integer(a));
         w.push(format!("seq > ?{}", args.len()));
     }
-    let order = if f.after_seq.is_some() {
-        "seq"
-    } else {
-        "ts, seq"
+    let order = match (f.after_seq, f.newest_first) {
+        (Some(_), _) => "seq",
+        (None, false) => "ts, seq",
+        (None, true) => "ts DESC, seq DESC",
     };
     let limit = if f.limit == 0 { -1 } else { f.limit as i64 };
     let sql = format!(
