@@ -168,6 +168,16 @@ check(p.returncode == 0 and "agent:ops:" in deny_rules(), "`clawscope alerts pau
 p = subprocess.run([BIN, *CLI, "alerts", "resume", "agent:ops"], capture_output=True, text=True, timeout=60)
 check(p.returncode == 0 and "agent:ops:" not in deny_rules(), "`clawscope alerts resume agent:ops`", p.stdout + p.stderr)
 
+# 5b. A test notification from the CLI reaches the webhook, marked as a test.
+p = subprocess.run([BIN, *CLI, "alerts", "test", "budget_day", "--channel", "rec"], capture_output=True, text=True, timeout=60)
+tests = wait("test hook", lambda: [h for h in hooks() if h["body"].get("transition") == "test"], 20)
+check(p.returncode == 0 and "rec: sent" in p.stdout and bool(tests), "`clawscope alerts test budget_day --channel rec`",
+      p.stdout + p.stderr)
+p = subprocess.run([BIN, *CLI, "alerts", "list", "--all", "--json"], capture_output=True, text=True, timeout=60)
+listed = json.loads(p.stdout) if p.returncode == 0 else []
+check(any(a.get("rule_id") == "budget_day" and a.get("state") == "resolved" for a in listed),
+      "`clawscope alerts list --all` shows the resolved budget alert", (p.stdout + p.stderr)[:300])
+
 # 6. The dashboard's cron actions: sign in, confirm, toggle and run now (CSRF-checked).
 jar = CookieJar()
 web = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
