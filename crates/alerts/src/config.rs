@@ -111,8 +111,18 @@ impl AlertsConfig {
         budget: BudgetAmounts,
         api: &[(String, Option<RuleEdit>)],
     ) -> Result<RuleSet, ConfigError> {
-        if let Ok(set) = self.rule_set(budget, api) {
-            return Ok(set);
+        self.rule_set(budget, &self.usable_edits(budget, api))
+    }
+
+    /// The API edits that still fit, in order (each one kept only if the set builds
+    /// with it and the ones kept before it).
+    pub fn usable_edits(
+        &self,
+        budget: BudgetAmounts,
+        api: &[(String, Option<RuleEdit>)],
+    ) -> Vec<(String, Option<RuleEdit>)> {
+        if self.rule_set(budget, api).is_ok() {
+            return api.to_vec();
         }
         let mut kept: Vec<(String, Option<RuleEdit>)> = Vec::new();
         for edit in api {
@@ -122,7 +132,7 @@ impl AlertsConfig {
                 kept.pop();
             }
         }
-        self.rule_set(budget, &kept)
+        kept
     }
 }
 

@@ -17,7 +17,7 @@
 //! alert (a person's resume sticks until the alert resolves) and undone when that
 //! alert resolves.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::{json, Value};
@@ -73,34 +73,40 @@ impl Pauser {
         Pauser { gateway, dry_run }
     }
 
-    /// Bring the gateway in line with `wanted`. A target is paused while any of its
-    /// pausing alerts fires (once: more alerts on a paused target change nothing) and
-    /// resumed when none does; a person's resume wins over the alerts that fired before
-    /// it. What a pause did is read back from every attempt since the target's last
-    /// resume, failed ones included, so the cron jobs it turned off are always turned on
-    /// again. Failed attempts are retried with a growing wait (1 min, doubling, at most
-    /// 1 h).
+    /// Bring the gateway in line with `wanted` now; see [`Pauser::reconcile_at`].
     pub async fn reconcile(&self, store: &Shared, wanted: Vec<PauseWanted>) {
-        let mut by_target: BTreeMap<String, Vec<PauseWanted>> = BTreeMap::new();
-        for w in wanted {
-            by_target.entry(w.target.clone()).or_default().push(w);
-        }
-        let Some(state) = read_state(store, &by_target) else {
+        self.reconcile_at(store, wanted, now_ms()).await;
+    }
+
+    /// Bring the gateway in line with `wanted` at `now`. A target is paused while any
+    /// of its pausing alerts fires (once: more alerts on a paused target change
+    /// nothing) and resumed when none does. A person's resume sets a boundary: alerts
+    /// that fired before it (lower ids) no longer pause the target, and a person's
+    /// pause stays until a person resumes. What a pause did is read back from every
+    /// attempt since the target's last resume, failed ones included, so the cron jobs
+    /// it turned off are turned on again — unless another target still paused holds
+    /// them. Failed attempts are retried after 1 min, doubling, at most 1 h. A dry-run
+    /// pause does not count as one when dry-run is off: the real pause is made then.
+    pub async fn reconcile_at(&self, store: &Shared, wanted: Vec<PauseWanted>, now: i64) {
+        let Some(state) = read_state(store, &wanted).await else {
             return;
         };
-        let now = now_ms();
+        let mut by_target: BTreeMap<String, Vec<PauseWanted>> = BTreeMap::new();
+        for w in wanted {
+            let boundary = state.get(&w.target).map_or(0, |t| t.boundary);
+            if w.alert_id > boundary {
+                by_target.entry(w.target.clone()).or_default().push(w);
+            }
+        }
         for (target, alerts) in &by_target {
             let t = &state[target];
-            if t.in_force() || t.waiting(now, "pause") {
-                continue;
-            }
-            let newest = alerts.iter().map(|a| a.fired_ms).max().unwrap_or(0);
-            if t.manual_resume_ms.is_some_and(|at| at >= newest) {
+            if t.in_force(self.dry_run) || t.waiting(now, "pause") {
                 continue;
             }
             let first = alerts.iter().map(|a| a.alert_id).min().unwrap_or(0);
-            let a = self.pause(store, target, first).await;
-            record(store, a);
+            let held = held_by_others(&state, target);
+            let a = self.pause(store, target, first, &held).await;
+            record(store, a).await;
         }
         for (target, t) in &state {
             // A person's pause stays until a person resumes.
@@ -112,9 +118,11 @@ impl Pauser {
             {
                 continue;
             }
-            let crons = t.crons();
-            let r = self.resume(target, t.alert_id(), &crons, t.all_dry()).await;
-            record(store, r);
+            let held = held_by_others(&state, target);
+            let r = self
+                .resume(target, t.alert_id(), &t.crons(), t.all_dry(), &held)
+                .await;
+            record(store, r).await;
         }
     }
 
@@ -134,17 +142,25 @@ impl Pauser {
         }
     }
 
-    /// Pause `target` (`agent:<id>` or `gateway`) for `alert_id` (0: asked by a person).
-    pub async fn pause(&self, store: &Shared, target: &str, alert_id: i64) -> AlertAction {
+    /// Pause `target` (`agent:<id>` or `gateway`) for `alert_id` (0: asked by a
+    /// person). `held`: cron jobs other paused targets turned off (recorded here too,
+    /// so whichever pause ends last turns them on).
+    pub async fn pause(
+        &self,
+        store: &Shared,
+        target: &str,
+        alert_id: i64,
+        held: &HashSet<String>,
+    ) -> AlertAction {
         let prefix = key_prefix(target);
-        let sessions = recent_sessions(store, target);
+        let sessions = recent_sessions(store, target).await;
         let request = json!({
             "sendPolicy": {"method": "config.patch", "add_rule": {"action": "deny", "match": {"keyPrefix": prefix}}},
             "abort": {"method": "sessions.abort", "keys": sessions},
             "crons": {"method": "cron.update", "patch": {"enabled": false}},
         });
         let out = match self.gateway_for(self.dry_run, "pause") {
-            Ok(g) => pause_steps(g, target, &prefix, &sessions).await,
+            Ok(g) => pause_steps(g, target, &prefix, &sessions, held).await,
             Err(o) => o,
         };
         action("pause", target, alert_id, request, self.dry_run, out)
@@ -158,6 +174,7 @@ impl Pauser {
         alert_id: i64,
         crons: &[String],
         was_dry_run: bool,
+        held: &HashSet<String>,
     ) -> AlertAction {
         let prefix = key_prefix(target);
         let request = json!({
@@ -167,7 +184,14 @@ impl Pauser {
         // A real pause is undone for real even if dry-run was switched on since.
         let dry = was_dry_run;
         let out = match self.gateway_for(dry, "resume") {
-            Ok(g) => resume_steps(g, &prefix, crons).await,
+            Ok(g) => {
+                let own: Vec<String> = crons
+                    .iter()
+                    .filter(|c| !held.contains(*c))
+                    .cloned()
+                    .collect();
+                resume_steps(g, &prefix, &own).await
+            }
             Err(o) => o,
         };
         action("resume", target, alert_id, request, dry, out)
@@ -202,9 +226,14 @@ fn action(
     }
 }
 
-fn record(store: &Shared, a: AlertAction) {
-    let mut s = store.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Err(e) = s.record_action(&a) {
+async fn record(store: &Shared, a: AlertAction) {
+    let store = store.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        let mut s = store.lock().unwrap_or_else(PoisonError::into_inner);
+        s.record_action(&a)
+    })
+    .await;
+    if let Ok(Err(e)) = written {
         tracing::warn!(error = %e, "cannot record a gateway action");
     }
 }
@@ -213,8 +242,8 @@ fn record(store: &Shared, a: AlertAction) {
 struct TargetState {
     /// Newest first.
     since_resume: Vec<AlertAction>,
-    /// When a person last resumed it (alert id 0).
-    manual_resume_ms: Option<i64>,
+    /// Alerts up to this id no longer pause it (a person resumed it after they fired).
+    boundary: i64,
 }
 
 impl TargetState {
@@ -222,9 +251,10 @@ impl TargetState {
         self.since_resume.iter().filter(|a| a.kind == "pause")
     }
 
-    /// A pause took effect (or was recorded in dry-run) and was not undone.
-    fn in_force(&self) -> bool {
-        self.pauses().any(|a| a.ok)
+    /// A pause took effect and was not undone; with `dry_run` off, only a real one
+    /// counts (a dry-run record must not stand in for the real pause).
+    fn in_force(&self, dry_run: bool) -> bool {
+        self.pauses().any(|a| a.ok && (dry_run || !a.dry_run))
     }
 
     /// Any pause attempt since the last resume (a failed one may have turned jobs off).
@@ -260,47 +290,104 @@ impl TargetState {
         self.pauses().last().map_or(0, |a| a.alert_id)
     }
 
-    /// Every pause was only recorded (dry run).
+    /// Every pause that took effect was only recorded (dry run): undoing it sends nothing.
     fn all_dry(&self) -> bool {
-        self.pauses().all(|a| a.dry_run)
+        self.pauses()
+            .filter(|a| a.ok || !a.dry_run)
+            .all(|a| a.dry_run)
     }
 }
 
-/// The history of every target that is wanted or may still be paused.
-fn read_state(
+/// The history of every target that is wanted or may still be paused (read off the
+/// async threads: the store lock may be held by an evaluation).
+async fn read_state(
     store: &Shared,
-    wanted: &BTreeMap<String, Vec<PauseWanted>>,
+    wanted: &[PauseWanted],
 ) -> Option<BTreeMap<String, TargetState>> {
-    let s = store.lock().unwrap_or_else(PoisonError::into_inner);
-    let read = || -> Result<BTreeMap<String, TargetState>, clawscope_store::StoreError> {
-        let mut targets = s.pause_targets()?;
-        targets.extend(wanted.keys().cloned());
+    let store = store.clone();
+    let mut targets: Vec<String> = wanted.iter().map(|w| w.target.clone()).collect();
+    let read = move || -> Result<BTreeMap<String, TargetState>, clawscope_store::StoreError> {
+        let s = store.lock().unwrap_or_else(PoisonError::into_inner);
+        targets.extend(s.pause_targets()?);
         targets.sort();
         targets.dedup();
         let mut out = BTreeMap::new();
         for t in targets {
             let since_resume = s.actions_since_resume(&t)?;
-            let manual_resume_ms = s
-                .last_resume(&t)?
-                .filter(|a| a.alert_id == 0)
-                .map(|a| a.at_ms);
+            let boundary = s.last_manual_resume(&t)?.map_or(0, |a| boundary_of(&a));
             out.insert(
                 t,
                 TargetState {
                     since_resume,
-                    manual_resume_ms,
+                    boundary,
                 },
             );
         }
         Ok(out)
     };
-    match read() {
-        Ok(state) => Some(state),
-        Err(e) => {
+    match tokio::task::spawn_blocking(read).await {
+        Ok(Ok(state)) => Some(state),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "cannot read the pause history");
             None
         }
+        Err(e) => {
+            tracing::warn!(error = %e, "pause history task failed");
+            None
+        }
     }
+}
+
+/// Cron jobs that targets other than `target`, paused now, turned off (for a pause or
+/// resume made outside the reconciler: `clawscope alerts pause|resume`).
+pub fn held_crons(
+    store: &dyn clawscope_store::Store,
+    target: &str,
+) -> Result<HashSet<String>, clawscope_store::StoreError> {
+    let mut state = BTreeMap::new();
+    for t in store.pause_targets()? {
+        let since_resume = store.actions_since_resume(&t)?;
+        state.insert(
+            t,
+            TargetState {
+                since_resume,
+                boundary: 0,
+            },
+        );
+    }
+    Ok(held_by_others(&state, target))
+}
+
+/// Cron jobs that paused targets other than `target` turned off.
+fn held_by_others(state: &BTreeMap<String, TargetState>, target: &str) -> HashSet<String> {
+    state
+        .iter()
+        .filter(|(t, s)| t.as_str() != target && s.in_force(false))
+        .flat_map(|(_, s)| s.crons())
+        .collect()
+}
+
+/// The boundary a person's resume recorded (the highest alert id firing then).
+fn boundary_of(a: &AlertAction) -> i64 {
+    serde_json::from_str::<Value>(&a.detail)
+        .ok()
+        .and_then(|d| d["boundary"].as_i64())
+        .unwrap_or(0)
+}
+
+/// The boundary for a person's resume now: the highest firing alert id.
+pub fn resume_boundary(
+    store: &dyn clawscope_store::Store,
+) -> Result<i64, clawscope_store::StoreError> {
+    Ok(store
+        .alerts(&clawscope_core::alert::AlertFilter {
+            state: Some(clawscope_core::alert::AlertState::Firing),
+            ..Default::default()
+        })?
+        .iter()
+        .map(|a| a.id)
+        .max()
+        .unwrap_or(0))
 }
 
 /// Every cron job the pause attempts on `target` since its last resume turned off
@@ -335,21 +422,25 @@ pub fn crons_of(a: &AlertAction) -> Vec<String> {
 }
 
 /// The target's sessions active in the last hour, most recent first.
-fn recent_sessions(store: &Shared, target: &str) -> Vec<String> {
-    let s = store.lock().unwrap_or_else(PoisonError::into_inner);
+async fn recent_sessions(store: &Shared, target: &str) -> Vec<String> {
+    let store = store.clone();
     let agent = target.strip_prefix("agent:").map(str::to_string);
-    s.sessions(&SessionFilter {
-        usage: UsageFilter {
-            since_ms: Some(now_ms() - 3_600_000),
-            agent,
-            ..UsageFilter::default()
-        },
-        order: SessionOrder::LastActivity,
-        limit: MAX_ABORTS,
-        ..SessionFilter::default()
-    })
-    .map(|v| v.into_iter().map(|s| s.session_key).collect())
-    .unwrap_or_default()
+    let read = move || {
+        let s = store.lock().unwrap_or_else(PoisonError::into_inner);
+        s.sessions(&SessionFilter {
+            usage: UsageFilter {
+                since_ms: Some(now_ms() - 3_600_000),
+                agent,
+                ..UsageFilter::default()
+            },
+            order: SessionOrder::LastActivity,
+            limit: MAX_ABORTS,
+            ..SessionFilter::default()
+        })
+        .map(|v| v.into_iter().map(|s| s.session_key).collect::<Vec<_>>())
+        .unwrap_or_default()
+    };
+    tokio::task::spawn_blocking(read).await.unwrap_or_default()
 }
 
 /// The current send-policy rules and the config hash to patch against.
@@ -370,6 +461,7 @@ async fn pause_steps(
     target: &str,
     prefix: &str,
     sessions: &[String],
+    held: &HashSet<String>,
 ) -> Outcome {
     let mut out = Outcome::default();
     // 1. The deny rule.
@@ -400,8 +492,8 @@ async fn pause_steps(
             Err(e) => out.steps.push(format!("sessions.abort {key}: {e}")),
         }
     }
-    // 3. Cron jobs.
-    match g.call("cron.list", json!({})).await {
+    // 3. Cron jobs (disabled ones too: a job another pause turned off is ours as well).
+    match g.call("cron.list", json!({"includeDisabled": true})).await {
         Ok(list) => {
             let agent = target.strip_prefix("agent:");
             for job in list["jobs"].as_array().into_iter().flatten() {
@@ -409,7 +501,13 @@ async fn pause_steps(
                     continue;
                 };
                 let mine = agent.is_none_or(|a| job["agentId"].as_str() == Some(a));
-                if !mine || job["enabled"] == false {
+                if !mine {
+                    continue;
+                }
+                if job["enabled"] == false {
+                    if held.contains(id) {
+                        out.crons.push(id.to_string());
+                    }
                     continue;
                 }
                 match g
@@ -456,6 +554,10 @@ async fn resume_steps(g: &dyn GatewayRpc, prefix: &str, crons: &[String]) -> Out
             }
         }
         Err(e) => out.error = Some(format!("config.get: {e}")),
+    }
+    if out.error.is_some() {
+        // The deny rule is still there: the jobs stay off until the resume succeeds.
+        return out;
     }
     for id in crons {
         match g

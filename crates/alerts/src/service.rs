@@ -204,7 +204,8 @@ impl AlertService {
             return Ok(false);
         }
         let queued = changes.fired.iter().any(|f| !f.deliveries.is_empty())
-            || changes.resolved.iter().any(|r| !r.deliveries.is_empty());
+            || changes.resolved.iter().any(|r| !r.deliveries.is_empty())
+            || changes.unsuppressed.iter().any(|(_, d)| !d.is_empty());
         let mut store = store;
         match store.apply_alerts(&changes) {
             Ok(ids) => {
@@ -295,10 +296,16 @@ impl AlertService {
     }
 
     async fn reconcile_pauses(&self) {
-        let wanted = {
-            let engine = self.engine.lock().unwrap_or_else(PoisonError::into_inner);
-            engine.pauses_wanted()
-        };
+        // The engine lock is held for a whole evaluation: wait for it off the async threads.
+        let engine = self.engine.clone();
+        let wanted = tokio::task::spawn_blocking(move || {
+            engine
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pauses_wanted()
+        })
+        .await
+        .unwrap_or_default();
         self.pauser.reconcile(&self.store, wanted).await;
     }
 }

@@ -204,7 +204,9 @@ impl GatewayRpc for FakeGateway {
                     g.hash += 1;
                     Ok(json!({"ok": true}))
                 }
-                "cron.list" => Ok(json!({"jobs": g.crons.iter().filter(|(_, (_, on))| *on)
+                // Like the gateway: disabled jobs only with `includeDisabled`.
+                "cron.list" => Ok(json!({"jobs": g.crons.iter()
+                    .filter(|(_, (_, on))| *on || params["includeDisabled"] == true)
                     .map(|(id, (agent, on))| json!({"id": id, "agentId": agent, "enabled": on})).collect::<Vec<_>>()})),
                 "cron.update" => {
                     let id = params["id"].as_str().unwrap_or("").to_string();
@@ -237,28 +239,35 @@ fn gateway() -> Arc<FakeGateway> {
 }
 
 /// A firing alert with id 1 (a budget breach), in a fresh store.
-fn store_with_alert() -> (tempfile::TempDir, Arc<Mutex<Box<dyn Store>>>) {
+/// Fire an alert of `rule` on `scope` in `store`.
+fn add_alert(store: &mut dyn Store, rule: &str, scope: &str) {
     use clawscope_core::alert::Condition;
     use clawscope_store::{AlertChanges, NewAlert};
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = SqliteStore::open(&dir.path().join("s.db")).unwrap();
     let c = Condition {
-        rule_id: "main_daily".into(),
-        scope: "agent:main".into(),
+        rule_id: rule.into(),
+        scope: scope.into(),
         value: 3.0,
         threshold: 2.0,
         message: "over".into(),
         observed_ms: now_ms(),
         ..Condition::default()
     };
-    s.apply_alerts(&AlertChanges {
-        fired: vec![NewAlert {
-            condition: c,
-            ..NewAlert::default()
-        }],
-        ..AlertChanges::default()
-    })
-    .unwrap();
+    store
+        .apply_alerts(&AlertChanges {
+            fired: vec![NewAlert {
+                condition: c,
+                ..NewAlert::default()
+            }],
+            ..AlertChanges::default()
+        })
+        .unwrap();
+}
+
+/// A store with one firing alert (id 1): `main_daily` on `agent:main`.
+fn store_with_alert() -> (tempfile::TempDir, Arc<Mutex<Box<dyn Store>>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    add_alert(&mut s, "main_daily", "agent:main");
     (dir, Arc::new(Mutex::new(Box::new(s))))
 }
 
@@ -288,28 +297,7 @@ fn want() -> Vec<PauseWanted> {
 
 /// A second firing alert (id 2) on another rule, same target.
 fn second_alert(store: &Arc<Mutex<Box<dyn Store>>>) {
-    use clawscope_core::alert::Condition;
-    use clawscope_store::{AlertChanges, NewAlert};
-    let c = Condition {
-        rule_id: "main_weekly".into(),
-        scope: "agent:main".into(),
-        value: 9.0,
-        threshold: 8.0,
-        message: "over".into(),
-        observed_ms: now_ms(),
-        ..Condition::default()
-    };
-    store
-        .lock()
-        .unwrap()
-        .apply_alerts(&AlertChanges {
-            fired: vec![NewAlert {
-                condition: c,
-                ..NewAlert::default()
-            }],
-            ..AlertChanges::default()
-        })
-        .unwrap();
+    add_alert(store.lock().unwrap().as_mut(), "main_weekly", "agent:main");
 }
 
 #[tokio::test]
@@ -443,24 +431,111 @@ async fn a_pause_is_made_once_per_alert_and_undone_exactly_when_it_resolves() {
 }
 
 #[tokio::test]
-async fn a_person_resuming_wins_until_the_alert_resolves() {
+async fn a_person_resuming_wins_until_a_newer_alert_fires() {
     let (_dir, store) = store_with_alert();
     let g = gateway();
     let pauser = Pauser::new(Some(g.clone() as Arc<dyn GatewayRpc>), false);
     pauser.reconcile(&store, want()).await;
-    let a = pauser
-        .resume("agent:main", 0, &["j-main".to_string()], false)
+    // A person resumes while alert 1 fires: the boundary is alert 1.
+    let mut a = pauser
+        .resume(
+            "agent:main",
+            0,
+            &["j-main".to_string()],
+            false,
+            &Default::default(),
+        )
         .await;
     assert!(a.ok);
+    a.detail = json!({"boundary": 1}).to_string();
     store.lock().unwrap().record_action(&a).unwrap();
     pauser.reconcile(&store, want()).await;
+    {
+        let s = g.state.lock().unwrap();
+        assert_eq!(
+            s.rules.len(),
+            1,
+            "not paused again while the same alert fires"
+        );
+        assert!(s.crons["j-main"].1);
+    }
+    // A newer alert on the same agent pauses it again.
+    second_alert(&store);
+    let mut both = want();
+    both.push(PauseWanted {
+        alert_id: 2,
+        target: "agent:main".into(),
+        fired_ms: now_ms(),
+    });
+    pauser.reconcile(&store, both).await;
     let s = g.state.lock().unwrap();
+    assert_eq!(s.rules.len(), 2, "paused for the newer alert");
+    assert!(!s.crons["j-main"].1);
+}
+
+#[tokio::test]
+async fn a_dry_run_pause_is_made_for_real_once_dry_run_is_off() {
+    let (_dir, store) = store_with_alert();
+    let g = gateway();
+    Pauser::new(Some(g.clone() as Arc<dyn GatewayRpc>), true)
+        .reconcile(&store, want())
+        .await;
+    assert!(g.state.lock().unwrap().calls.is_empty());
+    Pauser::new(Some(g.clone() as Arc<dyn GatewayRpc>), false)
+        .reconcile(&store, want())
+        .await;
     assert_eq!(
-        s.rules.len(),
-        1,
-        "not paused again while the same alert fires"
+        g.state.lock().unwrap().rules.len(),
+        2,
+        "the real pause is made"
     );
-    assert!(s.crons["j-main"].1);
+    resolve(&store, 1);
+    Pauser::new(Some(g.clone() as Arc<dyn GatewayRpc>), false)
+        .reconcile(&store, vec![])
+        .await;
+    let a = store.lock().unwrap().actions(0).unwrap();
+    assert_eq!(
+        (a[0].kind.as_str(), a[0].dry_run, a[0].ok),
+        ("resume", false, true),
+        "undone for real"
+    );
+    assert_eq!(g.state.lock().unwrap().rules.len(), 1);
+}
+
+#[tokio::test]
+async fn a_gateway_pause_ending_first_leaves_a_still_paused_agents_jobs_off() {
+    let (_dir, store) = store_with_alert();
+    // Alert 2: the gateway-wide budget.
+    add_alert(store.lock().unwrap().as_mut(), "budget_day", "gateway");
+    let g = gateway();
+    let pauser = Pauser::new(Some(g.clone() as Arc<dyn GatewayRpc>), false);
+    let gw = PauseWanted {
+        alert_id: 2,
+        target: "gateway".into(),
+        fired_ms: now_ms(),
+    };
+    pauser.reconcile(&store, vec![gw.clone()]).await;
+    let mut both = want();
+    both.push(gw);
+    pauser.reconcile(&store, both).await;
+    assert!(!g.state.lock().unwrap().crons["j-main"].1);
+    // The gateway alert resolves first: main is still paused, its job stays off.
+    resolve(&store, 2);
+    pauser.reconcile(&store, want()).await;
+    {
+        let s = g.state.lock().unwrap();
+        assert!(s.crons["j-ops"].1, "ops's job is back");
+        assert!(
+            !s.crons["j-main"].1,
+            "main's job stays off while main is paused"
+        );
+    }
+    resolve(&store, 1);
+    pauser.reconcile(&store, vec![]).await;
+    assert!(
+        g.state.lock().unwrap().crons["j-main"].1,
+        "on again when main's pause ends"
+    );
 }
 
 #[tokio::test]
@@ -505,14 +580,20 @@ async fn dry_run_records_and_sends_nothing() {
 async fn without_a_gateway_a_pause_fails_visibly_and_is_retried_later() {
     let (_dir, store) = store_with_alert();
     let pauser = Pauser::new(None, false);
-    pauser.reconcile(&store, want()).await;
-    pauser.reconcile(&store, want()).await;
+    let count = || store.lock().unwrap().actions(0).unwrap().len();
+    let t0 = now_ms();
+    pauser.reconcile_at(&store, want(), t0).await;
     let a = store.lock().unwrap().actions(0).unwrap();
-    assert_eq!(
-        a.len(),
-        1,
-        "a failed pause waits a minute before the next try"
-    );
     assert!(!a[0].ok);
     assert!(a[0].detail.contains("no gateway"), "{}", a[0].detail);
+    let first = a[0].at_ms;
+    pauser.reconcile_at(&store, want(), first + 30_000).await;
+    assert_eq!(count(), 1, "not again within a minute");
+    pauser.reconcile_at(&store, want(), first + 61_000).await;
+    assert_eq!(count(), 2, "retried after a minute");
+    let second = store.lock().unwrap().actions(0).unwrap()[0].at_ms;
+    pauser.reconcile_at(&store, want(), second + 90_000).await;
+    assert_eq!(count(), 2, "after two failures the wait is two minutes");
+    pauser.reconcile_at(&store, want(), second + 121_000).await;
+    assert_eq!(count(), 3);
 }

@@ -242,12 +242,31 @@ pub(crate) fn rule_set(
         .map_err(|e| mask(&e.to_string()).into_owned())
 }
 
+/// The rules with the usable stored edits and `id` set to `edit` (a deletion marker
+/// when `None`): a stale edit of another rule (one the engine skips too) does not
+/// block this change; this change itself must fit.
+fn rule_set_with(
+    view: &AlertsView,
+    stored: &[StoredRule],
+    id: &str,
+    edit: Option<RuleEdit>,
+) -> Result<Vec<Rule>, String> {
+    let others: Vec<(String, Option<RuleEdit>)> = clawscope_alerts::service::api_edits(stored)
+        .into_iter()
+        .filter(|(i, _)| i != id)
+        .collect();
+    let mut api = view.config.usable_edits(view.budget, &others);
+    api.push((id.to_string(), edit));
+    rule_set(view, &api)
+}
+
 /// The effective rules with their origins, from the stored API edits.
 pub(crate) fn effective_rules(
     view: &AlertsView,
     stored: &[StoredRule],
 ) -> Result<Vec<(Rule, &'static str)>, ApiError> {
     let api = clawscope_alerts::service::api_edits(stored);
+    let api = view.config.usable_edits(view.budget, &api);
     let rules = rule_set(view, &api)
         .map_err(|e| ApiError::Internal(format!("the alert rules do not build: {e}")))?;
     Ok(rules
@@ -277,20 +296,6 @@ fn rule_json(r: &Rule, origin: &str) -> Value {
         );
     }
     v
-}
-
-/// The stored edits with `id`'s replaced by `edit` (`None`: a deletion marker).
-fn with_edit(
-    stored: &[StoredRule],
-    id: &str,
-    edit: Option<RuleEdit>,
-) -> Vec<(String, Option<RuleEdit>)> {
-    let mut api = clawscope_alerts::service::api_edits(stored);
-    match api.iter_mut().find(|(i, _)| i == id) {
-        Some(slot) => slot.1 = edit,
-        None => api.push((id.to_string(), edit)),
-    }
-    api
 }
 
 // ---------------------------------------------------------------------------------
@@ -592,7 +597,7 @@ async fn rule_put(
     let rule = st
         .write(move |s| {
             let stored = s.stored_rules()?;
-            let rules = rule_set(&view, &with_edit(&stored, &id, Some(edit.clone())))
+            let rules = rule_set_with(&view, &stored, &id, Some(edit.clone()))
                 .map_err(ApiError::BadRequest)?;
             let json = serde_json::to_string(&edit)
                 .map_err(|e| ApiError::Internal(format!("rule edit: {e}")))?;
@@ -627,8 +632,7 @@ async fn rule_delete(
             if !current.iter().any(|(r, _)| r.id == id) {
                 return Err(ApiError::NotFound(format!("no rule {id:?}")));
             }
-            let rules =
-                rule_set(&view, &with_edit(&stored, &id, None)).map_err(ApiError::BadRequest)?;
+            let rules = rule_set_with(&view, &stored, &id, None).map_err(ApiError::BadRequest)?;
             s.put_rule(&StoredRule {
                 id: id.clone(),
                 json: String::new(),

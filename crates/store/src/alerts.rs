@@ -49,6 +49,9 @@ pub struct AlertChanges {
     pub unsuppressed: Vec<(i64, Vec<(String, Notification)>)>,
     /// The engine's event cursor (store seq) after this evaluation, if it moved.
     pub cursor: Option<i64>,
+    /// When this evaluation ran (epoch ms): the queue time of `unsuppressed`
+    /// notifications (0: their alert's firing time).
+    pub at_ms: i64,
 }
 
 impl AlertChanges {
@@ -142,8 +145,8 @@ pub trait AlertStore {
     /// One target's actions since its last successful resume (that resume excluded),
     /// newest first.
     fn actions_since_resume(&self, target: &str) -> Result<Vec<AlertAction>>;
-    /// One target's last successful resume, if any.
-    fn last_resume(&self, target: &str) -> Result<Option<AlertAction>>;
+    /// One target's last successful resume by a person (alert id 0), if any.
+    fn last_manual_resume(&self, target: &str) -> Result<Option<AlertAction>>;
     /// Rules edited through the API, by id.
     fn stored_rules(&self) -> Result<Vec<StoredRule>>;
     /// Add or replace an edited rule (or a deletion marker).

@@ -373,6 +373,7 @@ fn updating_or_resolving_an_alert_that_is_not_firing_fails_and_writes_nothing() 
             }],
             cursor: Some(4),
             unsuppressed: Vec::new(),
+            at_ms: 0,
         })
         .expect_err("unknown alert");
     assert!(matches!(unknown, StoreError::Invalid(_)), "{unknown:?}");
@@ -1103,7 +1104,7 @@ fn an_unsuppressed_alert_is_unmarked_and_its_notifications_queued() {
 }
 
 #[test]
-fn pause_history_per_target_since_the_last_resume() {
+fn pause_history_per_target_since_the_last_manual_resume() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut store = open(&dir.path().join("s.db"));
     let act = |kind: &str, target: &str, alert_id: i64, ok: bool, at_ms: i64| AlertAction {
@@ -1140,14 +1141,19 @@ fn pause_history_per_target_since_the_last_resume() {
         .is_empty());
     assert_eq!(
         store
-            .last_resume("agent:ops")
+            .last_manual_resume("agent:ops")
             .expect("last")
             .map(|a| (a.alert_id, a.at_ms)),
         Some((0, 6))
     );
     assert_eq!(
-        store.last_resume("gateway").expect("last"),
+        store.last_manual_resume("gateway").expect("last"),
         None,
         "a failed resume is not one"
+    );
+    assert_eq!(
+        store.last_manual_resume("agent:main").expect("last"),
+        None,
+        "an alert's resume is not a person's"
     );
 }

@@ -230,9 +230,9 @@ pub fn evaluate(
                 .filter_map(|(id, c)| {
                     let next = c.next_run_ms?;
                     let late = now - next;
-                    // A job whose state has not changed for a week is taken as gone (the
-                    // state DB keeps no tombstones): no overdue alert for it.
-                    let current = now - c.updated_ms < 7 * 86_400_000;
+                    // A job more than a week past its due time is taken as gone (the
+                    // state DB keeps no tombstones for deleted jobs).
+                    let current = late < 7 * 86_400_000;
                     (c.enabled && current && late >= grace).then(|| {
                         let msg = format!("cron job {} is {} min overdue", c.name, late / MIN);
                         cond(

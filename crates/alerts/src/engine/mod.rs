@@ -168,7 +168,9 @@ impl Engine {
                 }
                 seen += page.len();
                 offset += page.len();
-                if page.len() < PAGE || seen >= REPLAY_MAX {
+                // The recent phase is bounded by `replay_from` already: cutting it here
+                // would drop the newest events.
+                if page.len() < PAGE || (seen >= REPLAY_MAX && !kinds.is_empty()) {
                     break;
                 }
             }
@@ -224,7 +226,10 @@ impl Engine {
                 found.insert((c.rule_id.clone(), c.scope.clone()), c);
             }
         }
-        let mut changes = AlertChanges::default();
+        let mut changes = AlertChanges {
+            at_ms: now,
+            ..AlertChanges::default()
+        };
         let mut keys: Vec<_> = found.keys().cloned().collect();
         keys.sort();
         let seen: std::collections::HashSet<_> = keys.iter().cloned().collect();

@@ -59,8 +59,7 @@ pub struct CronObs {
     pub enabled: bool,
     /// Next scheduled run (epoch ms).
     pub next_run_ms: Option<i64>,
-    /// When the job's stored state last changed (epoch ms).
-    pub updated_ms: i64,
+
     /// Latest finished run: (started ms, failed, error text).
     pub last_run: Option<(i64, bool, Option<String>)>,
 }
@@ -192,7 +191,6 @@ impl Observed {
             .and_then(|v| v.as_bool().or_else(|| v.as_i64().map(|n| n != 0)))
             .unwrap_or(true);
         c.next_run_ms = state.get("nextRunAtMs").and_then(Value::as_i64);
-        c.updated_ms = ev.ts_ms;
     }
 
     fn cron_run(&mut self, ev: &Event) {

@@ -177,8 +177,8 @@ fn check(r: &Rule) -> Result<(), RuleError> {
     if r.kind == RuleKind::Hung && p.minutes.is_some_and(|m| m > 300) {
         return bad("`minutes` of a hung rule is at most 300");
     }
-    if p.minutes.is_some_and(|m| m > 10_080) || p.baseline_hours.is_some_and(|h| h > 720) {
-        return bad("`minutes` is at most 10080 (a week) and `baseline_hours` at most 720");
+    if p.minutes.is_some_and(|m| m >= 10_080) || p.baseline_hours.is_some_and(|h| h > 720) {
+        return bad("`minutes` is less than 10080 (a week) and `baseline_hours` at most 720");
     }
     if r.cooldown_secs > 30 * 86_400 || p.count.is_some_and(|c| c > 1_000_000) {
         return bad("`cooldown_secs` is at most 2592000 (30 days) and `count` at most 1000000");

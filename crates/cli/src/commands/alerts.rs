@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use clawscope_alerts::deliver::Sender;
-use clawscope_alerts::pause::{crons_to_restore, Pauser};
+use clawscope_alerts::pause::{crons_to_restore, held_crons, resume_boundary, Pauser};
 use clawscope_alerts::rules::{summary, RuleSet};
 use clawscope_alerts::service::api_edits;
 use clawscope_core::alert::{
@@ -440,14 +440,27 @@ fn act(
     let Some(cfg) = crate::gateway::target(ctx, url, token) else {
         bail!("no gateway found: pass --gateway ws://HOST:PORT (and --gateway-token)");
     };
-    let dry_run = ctx.config.alerts.dry_run;
+    // A resume undoes what was done: for real unless every pause it undoes was a dry
+    // run (whatever `dry_run` says now). A pause follows `dry_run`.
+    let history = store.actions_since_resume(target)?;
+    let dry_run = if pause {
+        ctx.config.alerts.dry_run
+    } else {
+        let done: Vec<_> = history
+            .iter()
+            .filter(|a| a.kind == "pause" && (a.ok || !a.dry_run))
+            .collect();
+        !done.is_empty() && done.iter().all(|a| a.dry_run)
+    };
     let crons = crons_to_restore(&store, target)?;
+    let held = held_crons(&store, target)?;
+    let boundary = resume_boundary(&store)?;
     let shared: Arc<Mutex<Box<dyn Store>>> = Arc::new(Mutex::new(Box::new(store)));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let action = rt.block_on(async {
+    let mut action = rt.block_on(async {
         let gw = if dry_run {
             None
         } else {
@@ -458,12 +471,19 @@ fn act(
         };
         let pauser = Pauser::new(gw, dry_run);
         let a = if pause {
-            pauser.pause(&shared, target, 0).await
+            pauser.pause(&shared, target, 0, &held).await
         } else {
-            pauser.resume(target, 0, &crons, false).await
+            pauser.resume(target, 0, &crons, dry_run, &held).await
         };
         anyhow::Ok(a)
     })?;
+    if !pause {
+        // Alerts firing now (ids up to this) no longer pause the target.
+        let mut detail: serde_json::Value =
+            serde_json::from_str(&action.detail).unwrap_or_default();
+        detail["boundary"] = boundary.into();
+        action.detail = detail.to_string();
+    }
     {
         let mut s = shared
             .lock()

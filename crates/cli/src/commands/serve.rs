@@ -190,8 +190,11 @@ pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
         });
     let mut gateway = gateway_target(&ctx, a);
     if let Some(g) = gateway.as_mut() {
-        let stored = ctx.open_store()?.stored_rules()?;
-        if a.gateway_actions || needs_actions(&ctx.config.alerts, &stored) {
+        let store = ctx.open_store()?;
+        let stored = store.stored_rules()?;
+        // A pause in force must be undoable even if its rule is gone from the config.
+        let paused = !store.pause_targets()?.is_empty();
+        if a.gateway_actions || paused || needs_actions(&ctx.config.alerts, &stored) {
             g.scopes = ACTION_SCOPES.iter().map(|s| s.to_string()).collect();
         }
     }

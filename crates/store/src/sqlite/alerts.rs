@@ -141,7 +141,11 @@ fn apply(conn: &Connection, c: &AlertChanges) -> Result<Vec<i64>> {
         if changed == 0 {
             return Err(StoreError::Invalid(format!("alert {id} is not firing")));
         }
-        let at = items.first().map_or(0, |(_, n)| n.fired_ms);
+        let at = if c.at_ms > 0 {
+            c.at_ms
+        } else {
+            items.first().map_or(0, |(_, n)| n.fired_ms)
+        };
         queue_for(conn, *id, items, at)?;
     }
     let ids = c
@@ -302,8 +306,8 @@ impl AlertStore for SqliteStore {
         read::actions_since_resume(&self.conn, target)
     }
 
-    fn last_resume(&self, target: &str) -> Result<Option<AlertAction>> {
-        read::last_resume(&self.conn, target)
+    fn last_manual_resume(&self, target: &str) -> Result<Option<AlertAction>> {
+        read::last_manual_resume(&self.conn, target)
     }
 
     fn stored_rules(&self) -> Result<Vec<StoredRule>> {

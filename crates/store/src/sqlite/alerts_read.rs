@@ -283,11 +283,12 @@ pub(super) fn actions_since_resume(conn: &Connection, target: &str) -> Result<Ve
     )
 }
 
-/// One target's last successful resume.
-pub(super) fn last_resume(conn: &Connection, target: &str) -> Result<Option<AlertAction>> {
+/// One target's last successful resume by a person (alert id 0).
+pub(super) fn last_manual_resume(conn: &Connection, target: &str) -> Result<Option<AlertAction>> {
     let sql = format!(
         "SELECT {ACTION_COLUMNS} FROM alert_actions
-         WHERE target = ?1 AND kind = 'resume' AND ok = 1 ORDER BY id DESC LIMIT 1"
+         WHERE target = ?1 AND kind = 'resume' AND ok = 1 AND alert_id = 0
+         ORDER BY id DESC LIMIT 1"
     );
     Ok(rows(
         conn,
