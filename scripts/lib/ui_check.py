@@ -506,6 +506,8 @@ def other_pages(b, srv):
           f"{n} rows, {len(jobs)} jobs stored")
     check("[crons] the fixture's job (fixture-cron) is listed", text and "fixture-cron" in text,
           (text or "")[:200])
+    check("[crons] its schedule is shown (cron 0 7 * * *, from schedule_identity)",
+          text and "cron 0 7 * * *" in text, (text or "")[:300])
     end_page(b, "crons")
 
     # /alerts: what the alert engine found on the fixture, and the rules, as the API lists them.

@@ -5,8 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde_json::Value;
-
+use clawscope_core::openclaw::state::{CronJobAttrs, CronRunAttrs};
 use clawscope_core::query::StoredEvent;
 use clawscope_core::{Event, EventKind};
 
@@ -77,13 +76,6 @@ pub struct Observed {
     pub max_seq: i64,
     /// Newest event time observed.
     pub newest_ts_ms: i64,
-}
-
-fn attrs(ev: &Event) -> Value {
-    ev.attrs
-        .as_deref()
-        .and_then(|a| serde_json::from_str(a).ok())
-        .unwrap_or(Value::Null)
 }
 
 fn is_failure(ev: &Event) -> bool {
@@ -175,35 +167,24 @@ impl Observed {
     }
 
     fn cron_job(&mut self, ev: &Event) {
-        let a = attrs(ev);
-        let Some(id) = a.get("jobId").and_then(Value::as_str) else {
+        let Some(a) = CronJobAttrs::of(ev) else {
             return;
         };
-        let state = match a.get("state") {
-            Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
-            Some(v) => v.clone(),
-            None => Value::Null,
-        };
-        let c = self.crons.entry(id.to_string()).or_default();
-        c.name = ev.text.clone().unwrap_or_else(|| id.to_string());
-        c.enabled = a
-            .get("enabled")
-            .and_then(|v| v.as_bool().or_else(|| v.as_i64().map(|n| n != 0)))
-            .unwrap_or(true);
-        c.next_run_ms = state.get("nextRunAtMs").and_then(Value::as_i64);
+        let c = self.crons.entry(a.job_id.clone()).or_default();
+        c.name = ev.text.clone().unwrap_or_else(|| a.job_id.clone());
+        c.enabled = a.enabled;
+        c.next_run_ms = a.next_run_ms;
     }
 
     fn cron_run(&mut self, ev: &Event) {
-        let a = attrs(ev);
-        let Some(id) = a.get("jobId").and_then(Value::as_str) else {
+        let Some(a) = CronRunAttrs::of(ev) else {
             return;
         };
-        let status = a.get("status").and_then(Value::as_str).unwrap_or("");
-        if matches!(status, "running" | "skipped" | "superseded") {
+        if matches!(a.status.as_str(), "running" | "skipped" | "superseded") {
             return;
         }
-        let failed = status == "error" || ev.error.is_some();
-        let c = self.crons.entry(id.to_string()).or_default();
+        let failed = a.status == "error" || ev.error.is_some();
+        let c = self.crons.entry(a.job_id).or_default();
         if c.last_run.as_ref().is_none_or(|(t, ..)| ev.ts_ms >= *t) {
             let why = ev.error.as_ref().and_then(|e| e.message.clone());
             c.last_run = Some((ev.ts_ms, failed, why));

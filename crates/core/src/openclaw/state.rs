@@ -1,7 +1,7 @@
 //! Rows of OpenClaw's shared state DB (`state/openclaw.sqlite`) → events.
 //! The ingest crate reads the rows; this module only maps them.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::model::{ErrorInfo, Event, EventKind, Merge, SourceKind, Timing, ToolInfo};
 
@@ -231,6 +231,86 @@ impl SubagentRunRow {
     }
 }
 
+/// A `cron.job` event's attributes as [`CronJobRow::to_event`] wrote them, read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CronJobAttrs {
+    /// Job id.
+    pub job_id: String,
+    /// Enabled.
+    pub enabled: bool,
+    /// The schedule as the gateway describes it (`{"kind":"every","everyMs":…}`,
+    /// `{"kind":"cron","expr":…}`).
+    pub schedule: Value,
+    /// Next scheduled run (epoch ms), from the job's state.
+    pub next_run_ms: Option<i64>,
+}
+
+/// A `cron.run` event's attributes, read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CronRunAttrs {
+    /// Job id.
+    pub job_id: String,
+    /// running / ok / error / skipped / interrupted / superseded.
+    pub status: String,
+}
+
+fn attrs_of(ev: &Event) -> Value {
+    ev.attrs
+        .as_deref()
+        .and_then(|a| serde_json::from_str(a).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// A JSON value stored as JSON text (the state DB keeps some columns as text).
+fn nested(v: &Value) -> Value {
+    match v {
+        Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+        v => v.clone(),
+    }
+}
+
+impl CronJobAttrs {
+    /// The attributes of a `cron.job` event; `None` without a job id.
+    pub fn of(ev: &Event) -> Option<CronJobAttrs> {
+        let a = attrs_of(ev);
+        Some(CronJobAttrs {
+            job_id: a.get("jobId")?.as_str()?.to_string(),
+            enabled: a
+                .get("enabled")
+                .and_then(|v| v.as_bool().or_else(|| v.as_i64().map(|n| n != 0)))
+                .unwrap_or(true),
+            // `schedule_identity` wraps the schedule: `{"version":2,"schedule":{…}}`.
+            schedule: a
+                .get("schedule")
+                .map(nested)
+                .map(|id| match id.get("schedule") {
+                    Some(inner) => inner.clone(),
+                    None => id,
+                })
+                .unwrap_or(Value::Null),
+            next_run_ms: a
+                .get("state")
+                .map(nested)
+                .and_then(|s| s.get("nextRunAtMs").and_then(Value::as_i64)),
+        })
+    }
+}
+
+impl CronRunAttrs {
+    /// The attributes of a `cron.run` event; `None` without a job id.
+    pub fn of(ev: &Event) -> Option<CronRunAttrs> {
+        let a = attrs_of(ev);
+        Some(CronRunAttrs {
+            job_id: a.get("jobId")?.as_str()?.to_string(),
+            status: a
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,5 +349,38 @@ mod tests {
         assert_eq!(ev.agent.as_deref(), Some("main"));
         assert!(ev.attrs.unwrap().contains("agent:main:subagent:69"));
         assert_eq!(ev.text.as_deref(), Some("Say hello"));
+    }
+
+    #[test]
+    fn cron_attrs_read_back_what_the_rows_wrote() {
+        let job = CronJobRow {
+            job_id: "j1".into(),
+            name: "nightly".into(),
+            enabled: false,
+            schedule: Some(
+                r#"{"version":2,"enabled":false,"schedule":{"kind":"every","everyMs":60000}}"#
+                    .into(),
+            ),
+            state_json: Some(r#"{"nextRunAtMs":1700000000000}"#.into()),
+            updated_at: 5,
+            ..CronJobRow::default()
+        }
+        .to_event();
+        let a = CronJobAttrs::of(&job).expect("job attrs");
+        assert_eq!(a.job_id, "j1");
+        assert!(!a.enabled);
+        assert_eq!(a.next_run_ms, Some(1_700_000_000_000));
+        assert_eq!(a.schedule["everyMs"], 60000);
+        let run = CronRunRow {
+            receipt_id: "r".into(),
+            job_id: "j1".into(),
+            status: "error".into(),
+            started_at_ms: 1,
+            ..CronRunRow::default()
+        }
+        .to_event();
+        let r = CronRunAttrs::of(&run).expect("run attrs");
+        assert_eq!((r.job_id.as_str(), r.status.as_str()), ("j1", "error"));
+        assert!(CronRunAttrs::of(&Event::default()).is_none());
     }
 }

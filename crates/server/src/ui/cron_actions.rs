@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use clawscope_core::model::EventKind;
+use clawscope_core::openclaw::state::CronJobAttrs;
 use clawscope_core::query::EventFilter;
 use clawscope_core::redact::mask;
 
@@ -47,21 +48,12 @@ async fn job(st: &AppState, id: &str) -> Result<(String, bool), ApiError> {
             ..EventFilter::default()
         })?;
         for j in jobs {
-            let a: Value = j
-                .event
-                .attrs
-                .as_deref()
-                .and_then(|t| serde_json::from_str(t).ok())
-                .unwrap_or(Value::Null);
-            if a["jobId"].as_str() == Some(id.as_str()) {
-                let enabled = a["enabled"]
-                    .as_bool()
-                    .or_else(|| a["enabled"].as_i64().map(|n| n != 0))
-                    .unwrap_or(true);
-                return Ok((
-                    mask(j.event.text.as_deref().unwrap_or(&id)).into_owned(),
-                    enabled,
-                ));
+            match CronJobAttrs::of(&j.event) {
+                Some(a) if a.job_id == id => {
+                    let name = mask(j.event.text.as_deref().unwrap_or(&id)).into_owned();
+                    return Ok((name, a.enabled));
+                }
+                _ => {}
             }
         }
         Err(ApiError::NotFound(format!(

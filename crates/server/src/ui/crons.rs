@@ -11,6 +11,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 use clawscope_core::model::EventKind;
+use clawscope_core::openclaw::state::{CronJobAttrs, CronRunAttrs};
 use clawscope_core::query::EventFilter;
 use clawscope_core::redact::mask;
 
@@ -92,11 +93,6 @@ fn schedule_text(s: &Value, tz: chrono_tz::Tz) -> String {
     }
 }
 
-fn attrs(a: Option<&str>) -> Value {
-    a.and_then(|s| serde_json::from_str(s).ok())
-        .unwrap_or(Value::Null)
-}
-
 /// `GET /crons`.
 pub async fn page(State(st): State<AppState>, headers: HeaderMap) -> Response {
     let started = Instant::now();
@@ -124,12 +120,8 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap) -> Response {
             let mut session_cost: HashMap<String, f64> = HashMap::new();
             let mut per_job: HashMap<String, (u64, u64, String, f64)> = HashMap::new();
             for r in &run_events {
-                let a = attrs(r.event.attrs.as_deref());
-                let job = a
-                    .get("jobId")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
+                let a = CronRunAttrs::of(&r.event);
+                let job = a.as_ref().map(|a| a.job_id.clone()).unwrap_or_default();
                 let cost = match session_cost.get(&r.event.session_key) {
                     Some(c) => *c,
                     None => {
@@ -146,41 +138,25 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap) -> Response {
                 if r.event.error.is_some() {
                     e.1 += 1;
                 }
-                e.2 = a
-                    .get("status")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
+                e.2 = a.map(|a| a.status).unwrap_or_default();
                 e.3 += cost;
             }
             let mut names: HashMap<String, String> = HashMap::new();
             let mut jobs: Vec<JobRow> = job_events
                 .iter()
-                .map(|j| {
-                    let a = attrs(j.event.attrs.as_deref());
-                    let id = a
-                        .get("jobId")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string();
+                .filter_map(|j| {
+                    let a = CronJobAttrs::of(&j.event)?;
+                    let id = a.job_id.clone();
                     let name = mask(j.event.text.as_deref().unwrap_or(&id)).into_owned();
                     names.insert(id.clone(), name.clone());
-                    let state: Value = match a.get("state") {
-                        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
-                        Some(v) => v.clone(),
-                        None => Value::Null,
-                    };
-                    let next = state.get("nextRunAtMs").and_then(Value::as_i64);
+                    let next = a.next_run_ms;
                     let (runs, failures, last_status, cost) =
                         per_job.get(&id).cloned().unwrap_or_default();
-                    JobRow {
+                    Some(JobRow {
                         name,
                         agent: j.event.agent.clone().unwrap_or_default(),
-                        enabled: a
-                            .get("enabled")
-                            .and_then(|v| v.as_bool().or_else(|| v.as_i64().map(|n| n != 0)))
-                            .unwrap_or(true),
-                        schedule: schedule_text(a.get("schedule").unwrap_or(&Value::Null), tz),
+                        enabled: a.enabled,
+                        schedule: schedule_text(&a.schedule, tz),
                         next_run: next
                             .map(|n| format!("{} ({})", fmt::datetime(n, tz), fmt::ago(n, now)))
                             .unwrap_or_default(),
@@ -190,7 +166,7 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap) -> Response {
                         cost: fmt::money(cost),
                         id_seg: seg(&id),
                         id,
-                    }
+                    })
                 })
                 .collect();
             jobs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -199,17 +175,13 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap) -> Response {
                 .rev()
                 .take(RUNS_SHOWN)
                 .map(|r| {
-                    let a = attrs(r.event.attrs.as_deref());
-                    let job = a.get("jobId").and_then(Value::as_str).unwrap_or("");
+                    let a = CronRunAttrs::of(&r.event);
+                    let job = a.as_ref().map_or("", |a| a.job_id.as_str());
                     let key = &r.event.session_key;
                     RunRow {
                         when: fmt::datetime(r.event.ts_ms, tz),
                         job: names.get(job).cloned().unwrap_or_else(|| job.to_string()),
-                        status: a
-                            .get("status")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_string(),
+                        status: a.as_ref().map(|a| a.status.clone()).unwrap_or_default(),
                         duration: r
                             .event
                             .timing
