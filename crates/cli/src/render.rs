@@ -114,18 +114,20 @@ pub fn csv(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> Resul
     Ok(())
 }
 
+/// Print `v` as pretty JSON and a newline.
+pub fn json(out: &mut impl Write, v: &impl Serialize) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
 /// Print the report JSON contract `{"rows": [...], "totals": {...}}`.
 pub fn json_report<R: Serialize, T: Serialize>(
     out: &mut impl Write,
     rows: &[R],
     totals: &T,
 ) -> Result<()> {
-    serde_json::to_writer_pretty(
-        &mut *out,
-        &serde_json::json!({ "rows": rows, "totals": totals }),
-    )?;
-    writeln!(out)?;
-    Ok(())
+    json(out, &serde_json::json!({ "rows": rows, "totals": totals }))
 }
 
 #[cfg(test)]

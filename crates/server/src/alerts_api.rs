@@ -128,10 +128,26 @@ fn body<T: serde::de::DeserializeOwned + Default>(
     serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("{what}: {e}")))
 }
 
-fn alert_id(s: &str) -> Result<i64, ApiError> {
+/// An alert id from a path.
+pub(crate) fn alert_id(s: &str) -> Result<i64, ApiError> {
     s.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
         ApiError::BadRequest(format!("an alert id is a positive integer, got {s:?}"))
     })
+}
+
+/// A silence id from a path.
+pub(crate) fn silence_id(s: &str) -> Result<i64, ApiError> {
+    s.parse()
+        .map_err(|_| ApiError::BadRequest(format!("a silence id is an integer, got {s:?}")))
+}
+
+/// Remove silence `id` (404 if there is none).
+pub(crate) fn remove_silence(s: &mut dyn Store, id: i64) -> Result<(), ApiError> {
+    if s.remove_silence(id)? {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!("no silence {id}")))
+    }
 }
 
 /// Free text people typed: trimmed, at most `max` characters.
@@ -550,17 +566,8 @@ async fn silence_remove(
     Path(id): Path<String>,
 ) -> WriteResult {
     check_writer(&st, &headers)?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("a silence id is an integer, got {id:?}")))?;
-    st.write(move |s| {
-        if s.remove_silence(id)? {
-            Ok(())
-        } else {
-            Err(ApiError::NotFound(format!("no silence {id}")))
-        }
-    })
-    .await?;
+    let id = silence_id(&id)?;
+    st.write(move |s| remove_silence(s, id)).await?;
     Ok(Json(json!({ "removed": id })).into_response())
 }
 

@@ -2,15 +2,14 @@
 //! seeded through `apply_alerts` (firing and resolved alerts with their deliveries, a
 //! gateway action) behind the real router.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use axum::body::Body;
-use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::http::StatusCode;
 use axum::Router;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 use clawscope_alerts::rules::{BudgetAmounts, RuleEdit};
 use clawscope_alerts::AlertsConfig;
@@ -19,6 +18,7 @@ use clawscope_server::{router, AlertsView, AppState};
 use clawscope_store::{
     AlertChanges, AlertStore, DeliveryOutcome, NewAlert, ResolvedAlert, SqliteStore,
 };
+use common::{now_ms, send, unescape, Payload, Resp};
 
 const TOKEN: &str = "alert-test-token-0123456789";
 const SCRIPT: &str = "<script>alert(1)</script>";
@@ -26,10 +26,6 @@ const SCRIPT: &str = "<script>alert(1)</script>";
 const KEY_TAIL: &str = "AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGhIjKlMnOpQr";
 const SESSION_KEY: &str = "agent:main:main";
 const MINUTE: i64 = 60_000;
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 // ---------------------------------------------------------------------------------
 // The store
@@ -239,64 +235,6 @@ fn view() -> AlertsView {
 // Requests
 // ---------------------------------------------------------------------------------
 
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-}
-
-enum Payload<'a> {
-    None,
-    Json(&'a str),
-    Form(&'a [(&'a str, &'a str)]),
-}
-
-async fn send(
-    app: &Router,
-    method: &str,
-    uri: &str,
-    headers: &[(&str, &str)],
-    payload: Payload<'_>,
-) -> Resp {
-    let mut req = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let body = match payload {
-        Payload::None => Body::empty(),
-        Payload::Json(j) => {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-            Body::from(j.to_string())
-        }
-        Payload::Form(f) => {
-            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-            Body::from(serde_urlencoded::to_string(f).unwrap())
-        }
-    };
-    let resp = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    Resp {
-        status,
-        headers,
-        body: String::from_utf8(bytes.to_vec()).expect("utf-8 body"),
-    }
-}
-
 const BEARER: (&str, &str) = ("Authorization", "Bearer alert-test-token-0123456789");
 
 /// GET as JSON, with the bearer (harmless when the server has no token).
@@ -344,20 +282,6 @@ async fn sign_in(app: &Router) -> String {
         .next()
         .unwrap()
         .to_string()
-}
-
-/// Undo HTML escaping of an attribute value.
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&#60;", "<")
-        .replace("&gt;", ">")
-        .replace("&#62;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&amp;", "&")
-        .replace("&#38;", "&")
 }
 
 /// Every `value` of `<input type="hidden" name="csrf" ...>` on a page.

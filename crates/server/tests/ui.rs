@@ -2,17 +2,16 @@
 //! through the real ingest, plus one hostile session written as real events) behind
 //! the real router, asked page by page.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
 use serde_json::Value;
-use tower::ServiceExt;
 
 use clawscope_core::model::{
     Cost, CostSource, ErrorInfo, Event, EventKind, ModelRef, SessionMeta, SourceKind, Timing,
@@ -24,6 +23,7 @@ use clawscope_ingest::{discover, import, plan, Env, NoProgress, Pricer, SourceSe
 use clawscope_server::ui::UiConfig;
 use clawscope_server::{router, AppState};
 use clawscope_store::{Batch, SqliteStore, Store};
+use common::{now_ms, send, unescape, Payload, Resp};
 
 // ---------------------------------------------------------------------------------
 // The hostile session
@@ -45,10 +45,6 @@ const RAW_MARKERS: [&str; 3] = ["<script>alert", "<img src=x", "href=\"javascrip
 
 fn api_key() -> String {
     format!("sk-ant-api03-{KEY_TAIL}")
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 /// One user turn, a model call that asks for a tool (text, thinking), the tool call
@@ -258,60 +254,12 @@ impl Fixture {
 // Requests
 // ---------------------------------------------------------------------------------
 
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Resp {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    fn location(&self) -> &str {
-        self.header("location")
-    }
-}
-
-async fn send(
-    app: &Router,
-    method: &str,
-    uri: &str,
-    headers: &[(&str, &str)],
-    form: Option<&[(&str, &str)]>,
-) -> Resp {
-    let mut req = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let body = match form {
-        Some(f) => {
-            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-            Body::from(serde_urlencoded::to_string(f).unwrap())
-        }
-        None => Body::empty(),
-    };
-    let resp = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    Resp {
-        status,
-        headers,
-        body: String::from_utf8(bytes.to_vec()).expect("utf-8 body"),
-    }
-}
-
 async fn get(app: &Router, uri: &str) -> Resp {
-    send(app, "GET", uri, &[], None).await
+    send(app, "GET", uri, &[], Payload::None).await
 }
 
 async fn get_with(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Resp {
-    send(app, "GET", uri, headers, None).await
+    send(app, "GET", uri, headers, Payload::None).await
 }
 
 async fn post_form(
@@ -320,7 +268,7 @@ async fn post_form(
     headers: &[(&str, &str)],
     form: &[(&str, &str)],
 ) -> Resp {
-    send(app, "POST", uri, headers, Some(form)).await
+    send(app, "POST", uri, headers, Payload::Form(form)).await
 }
 
 /// GET that must answer 200 with an HTML page.
@@ -355,20 +303,6 @@ fn query(pairs: &[(&str, &str)]) -> String {
 // ---------------------------------------------------------------------------------
 // Reading pages by string scanning
 // ---------------------------------------------------------------------------------
-
-/// Undo HTML escaping of text or an attribute value.
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&#60;", "<")
-        .replace("&gt;", ">")
-        .replace("&#62;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&amp;", "&")
-        .replace("&#38;", "&")
-}
 
 /// Escaped text in one spelling (`&lt;`, `&gt;`, `&quot;`, `&amp;`), whichever entities
 /// the page used (the templates write numeric ones, the SVG charts named ones).

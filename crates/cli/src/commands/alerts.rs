@@ -21,7 +21,7 @@ use clawscope_store::{AlertStore, Store};
 
 use crate::args::{AlertsArgs, AlertsCommand};
 use crate::context::Ctx;
-use crate::render::{clean, Table};
+use crate::render::{clean, json, Table};
 
 fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
@@ -81,7 +81,7 @@ pub fn run(ctx: &Ctx, a: &AlertsArgs, out: &mut impl Write) -> Result<()> {
                 ..AlertFilter::default()
             })?;
             if a.json {
-                return Ok(serde_json::to_writer_pretty(&mut *out, &list).map(|_| writeln!(out))??);
+                return json(out, &list);
             }
             if list.is_empty() {
                 writeln!(
@@ -126,9 +126,7 @@ pub fn run(ctx: &Ctx, a: &AlertsArgs, out: &mut impl Write) -> Result<()> {
                     .map(|d| json!({"channel": d.channel, "transition": d.notification.transition, "status": d.status, "attempts": d.attempts, "last_error": d.last_error, "sent_ms": d.sent_ms}))
                     .collect();
                 let v = json!({"alert": x, "deliveries": d});
-                serde_json::to_writer_pretty(&mut *out, &v)?;
-                writeln!(out)?;
-                return Ok(());
+                return json(out, &v);
             }
             writeln!(
                 out,
@@ -205,9 +203,7 @@ pub fn run(ctx: &Ctx, a: &AlertsArgs, out: &mut impl Write) -> Result<()> {
         AlertsCommand::Silences => {
             let list = store.silences(Some(now_ms()))?;
             if a.json {
-                serde_json::to_writer_pretty(&mut *out, &list)?;
-                writeln!(out)?;
-                return Ok(());
+                return json(out, &list);
             }
             let mut t = Table::new(&["id", "rule", "scope", "until", "by", "reason"]);
             for s in list {
@@ -231,9 +227,7 @@ pub fn run(ctx: &Ctx, a: &AlertsArgs, out: &mut impl Write) -> Result<()> {
         AlertsCommand::Rules => {
             let set = rules(ctx, &store)?;
             if a.json {
-                serde_json::to_writer_pretty(&mut *out, &set.rules)?;
-                writeln!(out)?;
-                return Ok(());
+                return json(out, &set.rules);
             }
             let mut t = Table::new(&[
                 "rule",
@@ -296,9 +290,7 @@ pub fn run(ctx: &Ctx, a: &AlertsArgs, out: &mut impl Write) -> Result<()> {
         AlertsCommand::Actions => {
             let list = store.actions(100)?;
             if a.json {
-                serde_json::to_writer_pretty(&mut *out, &list)?;
-                writeln!(out)?;
-                return Ok(());
+                return json(out, &list);
             }
             let mut t = Table::new(&["at", "action", "target", "alert", "result", "detail"]);
             for x in list {

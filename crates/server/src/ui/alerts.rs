@@ -401,11 +401,9 @@ pub async fn ack(
     if let Some(r) = check_form(&st, &headers, &f.csrf, started) {
         return r;
     }
-    let Some(id) = id.parse::<i64>().ok().filter(|n| *n > 0) else {
-        return render::error(
-            ApiError::BadRequest(format!("an alert id is a positive integer, got {id:?}")),
-            started,
-        );
+    let id = match alerts_api::alert_id(&id) {
+        Ok(id) => id,
+        Err(e) => return render::error(e, started),
     };
     let r = st
         .write(move |s| alerts_api::ack_alert(s, id, "dashboard").map(|_| ()))
@@ -472,21 +470,11 @@ pub async fn unsilence(
     if let Some(r) = check_form(&st, &headers, &f.csrf, started) {
         return r;
     }
-    let Ok(id) = id.parse::<i64>() else {
-        return render::error(
-            ApiError::BadRequest(format!("a silence id is an integer, got {id:?}")),
-            started,
-        );
+    let id = match alerts_api::silence_id(&id) {
+        Ok(id) => id,
+        Err(e) => return render::error(e, started),
     };
-    let r = st
-        .write(move |s| {
-            if s.remove_silence(id)? {
-                Ok(())
-            } else {
-                Err(ApiError::NotFound(format!("no silence {id}")))
-            }
-        })
-        .await;
+    let r = st.write(move |s| alerts_api::remove_silence(s, id)).await;
     done(r, started)
 }
 

@@ -69,9 +69,12 @@ async fn checked_job(
     st: &AppState,
     headers: &HeaderMap,
     id: &str,
+    csrf: Option<&str>,
     started: Instant,
 ) -> Result<(String, bool), Response> {
-    if let Some(r) = precheck(st, headers, started) {
+    let refused = precheck(st, headers, started)
+        .or_else(|| csrf.and_then(|c| check_form(st, headers, c, started)));
+    if let Some(r) = refused {
         return Err(r);
     }
     job(st, id).await.map_err(|e| render::error(e, started))
@@ -114,7 +117,7 @@ pub async fn confirm_toggle(
     Path(id): Path<String>,
 ) -> Response {
     let started = Instant::now();
-    let (name, enabled) = match checked_job(&st, &headers, &id, started).await {
+    let (name, enabled) = match checked_job(&st, &headers, &id, None, started).await {
         Ok(j) => j,
         Err(r) => return r,
     };
@@ -142,7 +145,7 @@ pub async fn confirm_run(
     Path(id): Path<String>,
 ) -> Response {
     let started = Instant::now();
-    let (name, enabled) = match checked_job(&st, &headers, &id, started).await {
+    let (name, enabled) = match checked_job(&st, &headers, &id, None, started).await {
         Ok(j) => j,
         Err(r) => return r,
     };
@@ -183,11 +186,10 @@ pub async fn toggle(
     Form(f): Form<ToggleForm>,
 ) -> Response {
     let started = Instant::now();
-    if let Some(r) =
-        precheck(&st, &headers, started).or_else(|| check_form(&st, &headers, &f.csrf, started))
-    {
-        return r;
-    }
+    let name = match checked_job(&st, &headers, &id, Some(&f.csrf), started).await {
+        Ok((n, _)) => n,
+        Err(r) => return r,
+    };
     let enabled = match f.enabled.as_str() {
         "true" => true,
         "false" => false,
@@ -197,10 +199,6 @@ pub async fn toggle(
                 started,
             )
         }
-    };
-    let name = match job(&st, &id).await {
-        Ok((n, _)) => n,
-        Err(e) => return render::error(e, started),
     };
     let answer = call(
         &st,
@@ -236,14 +234,9 @@ pub async fn run(
     Form(f): Form<RunForm>,
 ) -> Response {
     let started = Instant::now();
-    if let Some(r) =
-        precheck(&st, &headers, started).or_else(|| check_form(&st, &headers, &f.csrf, started))
-    {
-        return r;
-    }
-    let name = match job(&st, &id).await {
+    let name = match checked_job(&st, &headers, &id, Some(&f.csrf), started).await {
         Ok((n, _)) => n,
-        Err(e) => return render::error(e, started),
+        Err(r) => return r,
     };
     let answer = call(&st, "cron.run", json!({"id": id, "mode": "force"})).await;
     let mut p = page(&st, &headers, &id, name.clone());
