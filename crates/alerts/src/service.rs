@@ -4,6 +4,7 @@
 //! restart picks up exactly where the last committed evaluation left off.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -65,6 +66,11 @@ pub struct AlertService {
     sender: Sender,
     delivered: Arc<Notify>,
     pauser: Pauser,
+    /// The engine has loaded the store's alerts and replayed recent events (done by
+    /// the first evaluation, off the start-up path; pauses wait for it).
+    loaded: AtomicBool,
+    /// The API edits the rules in force were built from.
+    rules_from: Mutex<Vec<StoredRule>>,
 }
 
 fn now_ms() -> i64 {
@@ -102,13 +108,14 @@ fn routes(channels: &BTreeMap<String, ChannelConfig>) -> Vec<Route> {
 }
 
 impl AlertService {
-    /// Load rules (config + API edits) and the engine's state from `store`.
+    /// Check `[alerts]` and build the rules (config + API edits); the engine loads the
+    /// store's alerts and recent events at the first evaluation, off the start-up path.
     pub fn new(store: Box<dyn Store>, config: ServiceConfig) -> Result<AlertService, ServiceError> {
         let stored = store.stored_rules()?;
         let rules = config
             .alerts
             .rule_set_lenient(config.budget, &api_edits(&stored))?;
-        let mut engine = Engine::new(
+        let engine = Engine::new(
             rules,
             EngineConfig {
                 tz: config.tz,
@@ -117,7 +124,6 @@ impl AlertService {
                 dashboard_url: config.alerts.dashboard_url.clone(),
             },
         );
-        engine.load(store.as_ref(), now_ms())?;
         let sender = Sender::new(config.gateway.clone())?;
         let pauser = Pauser::new(config.gateway.clone(), config.alerts.dry_run);
         Ok(AlertService {
@@ -127,6 +133,8 @@ impl AlertService {
             sender,
             delivered: Arc::new(Notify::new()),
             pauser,
+            loaded: AtomicBool::new(false),
+            rules_from: Mutex::new(stored),
         })
     }
 
@@ -171,14 +179,24 @@ impl AlertService {
     pub fn evaluate_once(&self, now: i64) -> Result<bool, ServiceError> {
         let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
         let mut engine = self.engine.lock().unwrap_or_else(PoisonError::into_inner);
-        let stored = store.stored_rules()?;
-        let rules = self
-            .config
-            .alerts
-            .rule_set_lenient(self.config.budget, &api_edits(&stored))?;
-        if &rules != engine.rules() {
-            engine.set_rules(rules);
+        if !self.loaded.load(Ordering::Acquire) {
+            engine.load(store.as_ref(), now)?;
+            self.loaded.store(true, Ordering::Release);
         }
+        let stored = store.stored_rules()?;
+        let mut rules_from = self
+            .rules_from
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *rules_from != stored {
+            let rules = self
+                .config
+                .alerts
+                .rule_set_lenient(self.config.budget, &api_edits(&stored))?;
+            engine.set_rules(rules);
+            *rules_from = stored;
+        }
+        drop(rules_from);
         loop {
             let events = store.events(&EventFilter {
                 after_seq: Some(engine.cursor()),
@@ -296,6 +314,10 @@ impl AlertService {
     }
 
     async fn reconcile_pauses(&self) {
+        // Until the engine knows the firing alerts, every pause would look unwanted.
+        if !self.loaded.load(Ordering::Acquire) {
+            return;
+        }
         // The engine lock is held for a whole evaluation: wait for it off the async threads.
         let engine = self.engine.clone();
         let wanted = tokio::task::spawn_blocking(move || {
