@@ -396,19 +396,15 @@ pub fn crons_to_restore(
     store: &dyn clawscope_store::Store,
     target: &str,
 ) -> Result<Vec<String>, clawscope_store::StoreError> {
-    let mut all: Vec<String> = store
-        .actions_since_resume(target)?
-        .iter()
-        .filter(|a| a.kind == "pause")
-        .flat_map(crons_of)
-        .collect();
-    all.sort();
-    all.dedup();
-    Ok(all)
+    let state = TargetState {
+        since_resume: store.actions_since_resume(target)?,
+        boundary: 0,
+    };
+    Ok(state.crons())
 }
 
 /// The cron ids a recorded pause disabled.
-pub fn crons_of(a: &AlertAction) -> Vec<String> {
+fn crons_of(a: &AlertAction) -> Vec<String> {
     serde_json::from_str::<Value>(&a.detail)
         .ok()
         .and_then(|d| {

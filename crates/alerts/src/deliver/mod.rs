@@ -27,7 +27,7 @@ pub use config::{
     ChannelConfig, DiscordConfig, EmailConfig, EmailTls, OpenClawConfig, PagerDutyConfig,
     SlackConfig, TelegramConfig, WebhookConfig, PAGERDUTY_BASE_URL, TELEGRAM_BASE_URL,
 };
-pub use openclaw::{send_params as openclaw_send_params, SEND_METHOD as OPENCLAW_SEND_METHOD};
+pub use openclaw::send_params as openclaw_send_params;
 pub use secret::Secret;
 pub use validate::InvalidChannel;
 

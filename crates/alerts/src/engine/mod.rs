@@ -110,11 +110,6 @@ impl Engine {
         self.rules = rules;
     }
 
-    /// What was observed so far.
-    pub fn observed(&self) -> &Observed {
-        &self.observed
-    }
-
     /// Load open alerts and recent resolves from the store, and replay recent events
     /// (and every cron job and the last week of cron runs) so the rolling windows are
     /// as they were.
