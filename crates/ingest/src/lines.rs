@@ -25,13 +25,21 @@ pub fn for_each_line(
     let mut buf_start = start; // file offset of buf[0]
     let mut skipping_long = false;
     let mut long_start = start;
-    let mut chunk = vec![0u8; CHUNK];
     loop {
-        let n = file.read(&mut chunk)?;
+        // Read straight into the tail of `buf` (no second copy of every byte).
+        let held = buf.len();
+        buf.resize(held + CHUNK, 0);
+        let n = match file.read(&mut buf[held..]) {
+            Ok(n) => n,
+            Err(e) => {
+                buf.truncate(held);
+                return Err(e);
+            }
+        };
+        buf.truncate(held + n);
         if n == 0 {
             break;
         }
-        buf.extend_from_slice(&chunk[..n]);
         let mut pos = 0;
         while let Some(i) = memchr::memchr(b'\n', &buf[pos..]) {
             let line_end = pos + i;

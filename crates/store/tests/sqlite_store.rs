@@ -207,6 +207,11 @@ fn interrupted_bulk_load_gets_its_indexes_back_on_open() {
     }
     let store = SqliteStore::open(&path).unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(
+        journal_mode(&conn),
+        "wal",
+        "open puts the store back in WAL"
+    );
     let n: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('events_ts', 'events_session_ts')",
@@ -225,4 +230,91 @@ fn interrupted_bulk_load_gets_its_indexes_back_on_open() {
             .len(),
         1
     );
+}
+
+#[test]
+fn a_store_with_old_event_keys_is_rekeyed_and_stays_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let events = || {
+        vec![
+            usage_event("cc:m1:r1", 1_000, 10, 1, 0.1, Merge::KeepLargestUsage),
+            usage_event("oc:s1:e1@t", 2_000, 20, 2, 0.2, Merge::KeepFirst),
+            usage_event("plain", 3_000, 30, 3, 0.3, Merge::KeepFirst),
+        ]
+    };
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        store.apply(&batch(events())).unwrap();
+    }
+    // Put back the keys of schema 9 (xxh3-128 of the id, little-endian).
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let ids: Vec<(i64, String)> = conn
+            .prepare("SELECT seq, id FROM events")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for (seq, id) in ids {
+            let old = xxhash_rust::xxh3::xxh3_128(id.as_bytes()).to_le_bytes();
+            conn.execute(
+                "UPDATE events SET idh = ?1 WHERE seq = ?2",
+                rusqlite::params![&old[..], seq],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("PRAGMA user_version = 9").unwrap();
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    let before = totals(&store);
+    let stats = store.apply(&batch(events())).unwrap();
+    assert_eq!(
+        stats.inserted, 0,
+        "re-applied events meet their rekeyed copies"
+    );
+    assert_eq!(stats.unchanged, 3);
+    assert_eq!(totals(&store), before);
+    // and a better copy still replaces the stored one
+    let better = usage_event("cc:m1:r1", 1_000, 50, 1, 0.5, Merge::KeepLargestUsage);
+    assert_eq!(store.apply(&batch(vec![better])).unwrap().updated, 1);
+    assert_eq!(totals(&store).0, 50 + 20 + 30);
+}
+
+fn journal_mode(conn: &rusqlite::Connection) -> String {
+    conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn bulk_load_uses_a_rollback_journal_and_ends_in_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let ev = |id: &str| usage_event(id, 1_000, 1, 1, 0.1, Merge::KeepFirst);
+    let count = |c: &rusqlite::Connection| -> i64 {
+        c.query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+            .unwrap()
+    };
+    let mut store = SqliteStore::open(&path).unwrap();
+    // A reader open beside the load (as `serve`'s are) keeps working through it.
+    let reader = rusqlite::Connection::open(&path).unwrap();
+    reader
+        .busy_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    store.begin_bulk().unwrap();
+    assert_eq!(
+        journal_mode(&reader),
+        "delete",
+        "rollback journal while loading"
+    );
+    store.apply(&batch(vec![ev("a")])).unwrap();
+    assert_eq!(count(&reader), 1);
+    store.apply(&batch(vec![ev("b")])).unwrap();
+    store.end_bulk().unwrap();
+    assert_eq!(count(&reader), 2);
+    let fresh = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(journal_mode(&fresh), "wal", "back in WAL after the load");
+    store.apply(&batch(vec![ev("c")])).unwrap();
+    assert_eq!(count(&reader), 3);
 }

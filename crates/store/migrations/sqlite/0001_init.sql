@@ -1,5 +1,5 @@
 -- clawscope store, SQLite backend, schema 1.
--- Every event is one row; `idh` (xxh3-128 of the stable id) makes inserts idempotent.
+-- Every event is one row; `idh` (a 16-byte hash of the stable id; see 0010) makes inserts idempotent.
 CREATE TABLE events (
     seq              INTEGER PRIMARY KEY,          -- insertion order; stream cursor
     idh              BLOB NOT NULL UNIQUE,          -- 16-byte hash of `id`

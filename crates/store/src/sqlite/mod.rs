@@ -4,6 +4,7 @@ mod alerts;
 mod alerts_read;
 mod dashboard;
 mod dashboard_read;
+mod keys;
 mod read;
 mod rollup;
 mod telemetry;
@@ -37,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0007_rare_kind_indexes.sql"),
     include_str!("../../migrations/sqlite/0008_alerts.sql"),
     include_str!("../../migrations/sqlite/0009_alert_indexes.sql"),
+    include_str!("../../migrations/sqlite/0010_event_keys.sql"),
 ];
 
 /// Secondary indexes on `events` (also created by migrations 1 and 5); re-created on open in
@@ -106,6 +108,9 @@ impl SqliteStore {
             tx.execute_batch(sql)?;
             if i + 1 == dashboard::MIGRATION {
                 dashboard::backfill(&tx)?;
+            }
+            if i + 1 == keys::MIGRATION {
+                keys::rekey(&tx)?;
             }
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
@@ -179,11 +184,25 @@ impl Store for SqliteStore {
              DROP INDEX IF EXISTS events_transcript_usage;
              PRAGMA wal_autocheckpoint = 16384;",
         )?;
+        // A load into an empty file mostly appends pages past its end, which a rollback
+        // journal need not copy, where a WAL writes every page twice (log, then checkpoint).
+        // Readers opened beside it keep working; a killed load leaves a hot journal that
+        // the next open rolls back, and `open` puts the file back in WAL.
+        if self.path.is_some() {
+            let mode: String = self
+                .conn
+                .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))?;
+            tracing::debug!(%mode, "bulk load journal");
+        }
         Ok(())
     }
 
     fn end_bulk(&mut self) -> Result<()> {
         self.conn.execute_batch(SECONDARY_INDEXES)?;
+        if self.path.is_some() {
+            self.conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
+        }
         self.conn
             .execute_batch("PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(TRUNCATE);")?;
         Ok(())

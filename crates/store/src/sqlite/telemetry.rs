@@ -11,6 +11,7 @@ use clawscope_core::otel::{
 };
 use clawscope_core::{Event, EventKind, SourceKind, Tokens};
 
+use super::keys::event_key;
 use super::read::{event_from_row, EVENT_COLUMNS};
 use super::rollup::Rollups;
 use super::write::{exec_event, id_hash, INSERT_SQL};
@@ -144,7 +145,7 @@ pub(super) fn apply(
                 None => {
                     if exec_event(
                         &mut tx.prepare_cached(INSERT_SQL)?,
-                        &id_hash(&ev.id),
+                        &event_key(&ev.id),
                         &ev,
                         0,
                     )? == 1

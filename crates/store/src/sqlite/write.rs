@@ -5,11 +5,12 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use clawscope_core::{Event, Merge};
 
+use super::keys::event_key;
 use super::read::{event_from_row, EVENT_COLUMNS};
 use super::rollup::Rollups;
 use crate::{ApplyStats, Batch, Result};
 
-/// 16-byte hash of a stable id: the unique key.
+/// 16-byte hash of a string: the unique key of telemetry rows (events use `keys::event_key`).
 pub(super) fn id_hash(id: &str) -> [u8; 16] {
     xxhash_rust::xxh3::xxh3_128(id.as_bytes()).to_le_bytes()
 }
@@ -136,7 +137,7 @@ pub(super) fn apply(conn: &mut Connection, batch: &Batch) -> Result<ApplyStats> 
     {
         let mut insert = tx.prepare_cached(INSERT_SQL)?;
         for ev in &batch.events {
-            let idh = id_hash(&ev.id);
+            let idh = event_key(&ev.id);
             let fp = fingerprint(ev);
             if exec_event(&mut insert, &idh, ev, fp)? == 1 {
                 stats.inserted += 1;

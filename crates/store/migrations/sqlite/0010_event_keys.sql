@@ -1,0 +1,6 @@
+-- Event keys (`events.idh`) become locality-preserving: 8 bytes of a hash of the id's
+-- group (the id up to its second ':', e.g. `oc:<session id>`) followed by 8 bytes of a
+-- hash of the whole id. The key is still a pure function of the stable id, so inserts
+-- stay idempotent; one session's keys now sit together in the unique index, so a batch
+-- dirties a few index pages instead of nearly all of them.
+-- The stored keys are recomputed in Rust right after this script (`keys::rekey`).
