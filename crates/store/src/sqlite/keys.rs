@@ -24,9 +24,17 @@ pub(super) fn event_key(id: &str) -> [u8; 16] {
 /// rowid order, a chunk at a time.
 pub(super) fn rekey(tx: &Transaction<'_>) -> Result<u64> {
     let total: i64 = tx.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
-    if total > 0 {
-        tracing::info!(events = total, "store migration: recomputing event keys");
+    if total == 0 {
+        return Ok(0);
     }
+    tracing::warn!(
+        events = total,
+        "upgrading the store: recomputing event keys (once; about 15 s per million events)"
+    );
+    // Every update moves one entry of the unique index: a larger page cache for this
+    // one pass keeps most of the index in memory.
+    let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    tx.pragma_update(None, "cache_size", -262_144)?;
     let mut select =
         tx.prepare("SELECT seq, id FROM events WHERE seq > ?1 ORDER BY seq LIMIT 10000")?;
     let mut update = tx.prepare("UPDATE events SET idh = ?1 WHERE seq = ?2")?;
@@ -45,6 +53,7 @@ pub(super) fn rekey(tx: &Transaction<'_>) -> Result<u64> {
         done += chunk.len() as u64;
         after = last;
     }
+    tx.pragma_update(None, "cache_size", cache)?;
     Ok(done)
 }
 
