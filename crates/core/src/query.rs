@@ -29,6 +29,7 @@ pub enum Dims {
     /// Bucket and model (period reports).
     BucketModel,
     /// Whole hour and model (period reports in whole-hour time zones: far fewer rows).
+    /// An hour and model may come back once per source: callers sum rows that share a key.
     HourModel,
     /// Model only.
     Model,

@@ -31,12 +31,27 @@ pub struct FileStamp {
 impl FileStamp {
     /// Stat `path` (following links).
     pub fn of(path: &std::path::Path) -> Option<FileStamp> {
-        std::fs::metadata(path).ok().map(|m| FileStamp {
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| FileStamp::from_meta(&m))
+    }
+
+    /// The stamp of a directory entry: stat'ed relative to its directory (no second
+    /// walk of the whole path), following it only when it is a link.
+    pub fn of_entry(e: &std::fs::DirEntry) -> Option<FileStamp> {
+        match e.file_type() {
+            Ok(t) if !t.is_symlink() => e.metadata().ok().map(|m| FileStamp::from_meta(&m)),
+            _ => FileStamp::of(&e.path()),
+        }
+    }
+
+    fn from_meta(m: &std::fs::Metadata) -> FileStamp {
+        FileStamp {
             len: m.len(),
-            mtime_ns: mtime_ns(&m),
+            mtime_ns: mtime_ns(m),
             dev: m.dev(),
             ino: m.ino(),
-        })
+        }
     }
 }
 

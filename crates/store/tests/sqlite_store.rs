@@ -1,6 +1,6 @@
 //! The SQLite store on real files: idempotent merges, rollups, cursors, search.
 
-use clawscope_core::query::{EventFilter, SessionFilter, UsageFilter};
+use clawscope_core::query::{Dims, EventFilter, SessionFilter, UsageFilter};
 use clawscope_core::{Cost, CostSource, Event, EventKind, Merge, SourceKind, ToolInfo};
 use clawscope_store::{Batch, SqliteStore, Store};
 
@@ -317,4 +317,33 @@ fn bulk_load_uses_a_rollback_journal_and_ends_in_wal() {
     assert_eq!(journal_mode(&fresh), "wal", "back in WAL after the load");
     store.apply(&batch(vec![ev("c")])).unwrap();
     assert_eq!(count(&reader), 3);
+}
+
+#[test]
+fn hourly_rows_of_two_sources_sum_to_the_bucket_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    let mut oc = usage_event("oc:s:e1", 3_600_000 + 60_000, 7, 3, 0.5, Merge::KeepFirst);
+    oc.source = Some(SourceKind::OpenClaw);
+    let cc = usage_event("cc:m:r", 3_600_000 + 120_000, 10, 1, 0.25, Merge::KeepFirst);
+    store.apply(&batch(vec![oc, cc])).unwrap();
+    let sum = |keep: Dims| {
+        let rows = store
+            .usage_buckets(&UsageFilter {
+                keep,
+                ..UsageFilter::default()
+            })
+            .unwrap();
+        let hours: std::collections::BTreeSet<i64> = rows
+            .iter()
+            .map(|b| b.bucket_ms - b.bucket_ms % 3_600_000)
+            .collect();
+        let input: u64 = rows.iter().map(|b| b.totals.input_tokens).sum();
+        let cost: f64 = rows.iter().map(|b| b.totals.cost_usd).sum();
+        (hours, input, cost)
+    };
+    let hourly = sum(Dims::HourModel);
+    assert_eq!(hourly, sum(Dims::BucketModel));
+    assert_eq!(hourly.1, 17);
+    assert!((hourly.2 - 0.75).abs() < 1e-12);
 }

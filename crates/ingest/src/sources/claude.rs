@@ -2,6 +2,7 @@
 //! Incremental by file identity and byte offset.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clawscope_core::batch::Batch;
 use clawscope_core::claude::{parse_line, ClaudeFile, AGENT};
@@ -11,34 +12,95 @@ use super::appended::Appended;
 use crate::cursor::FileStamp;
 use crate::unit::{Cursors, Unit, UnitKind, UnitOutput};
 
-/// Every `*.jsonl` under `dir`, recursively, in sorted path order.
-pub fn jsonl_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
+/// What a directory entry is to the walk.
+enum Entry {
+    Dir(PathBuf),
+    Transcript(PathBuf),
+    Other,
+}
+
+fn classify(e: &std::fs::DirEntry) -> Entry {
+    let p = e.path();
+    let is_jsonl = p.extension().is_some_and(|x| x == "jsonl");
+    match e.file_type() {
+        Ok(t) if t.is_dir() => Entry::Dir(p),
+        Ok(t) if t.is_file() && is_jsonl => Entry::Transcript(p),
+        // A link to a file is read; a dangling one is reported as unreadable when opened.
+        Ok(t) if t.is_symlink() && is_jsonl && !p.is_dir() => Entry::Transcript(p),
+        _ => Entry::Other,
+    }
+}
+
+/// Every `*.jsonl` under `dir` (recursively) with its stamp, unsorted.
+fn walk(dir: PathBuf, out: &mut Vec<(PathBuf, Option<FileStamp>)>) {
+    let mut stack = vec![dir];
     while let Some(d) = stack.pop() {
         let Ok(rd) = std::fs::read_dir(&d) else {
             continue;
         };
         for e in rd.filter_map(|e| e.ok()) {
-            let p = e.path();
-            let is_jsonl = p.extension().is_some_and(|x| x == "jsonl");
-            match e.file_type() {
-                Ok(t) if t.is_dir() => stack.push(p),
-                Ok(t) if t.is_file() && is_jsonl => out.push(p),
-                // A link to a file is read; a dangling one is reported as unreadable when opened.
-                Ok(t) if t.is_symlink() && is_jsonl && !p.is_dir() => out.push(p),
-                _ => {}
+            match classify(&e) {
+                Entry::Dir(p) => stack.push(p),
+                Entry::Transcript(p) => out.push((p, FileStamp::of_entry(&e))),
+                Entry::Other => {}
             }
         }
     }
-    out.sort();
+}
+
+/// Threads that list and stat a `projects/` directory: a warm run does little else,
+/// and a large history holds thousands of files in hundreds of directories.
+const PLAN_THREADS: usize = 2;
+
+/// Every `*.jsonl` under `dir` with its stamp, in sorted path order. The first-level
+/// directories are shared out to [`PLAN_THREADS`] threads, each listing and stat-ing its own.
+pub fn jsonl_files(dir: &Path) -> Vec<(PathBuf, Option<FileStamp>)> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut subdirs = Vec::new();
+    for e in rd.filter_map(|e| e.ok()) {
+        match classify(&e) {
+            Entry::Dir(p) => subdirs.push(p),
+            Entry::Transcript(p) => out.push((p, FileStamp::of_entry(&e))),
+            Entry::Other => {}
+        }
+    }
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut mine = Vec::new();
+        while let Some(d) = subdirs.get(next.fetch_add(1, Ordering::Relaxed)) {
+            walk(d.clone(), &mut mine);
+        }
+        mine
+    };
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..PLAN_THREADS.min(subdirs.len()))
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("clawscope-plan".into())
+                    .spawn_scoped(scope, work)
+                    .ok()
+            })
+            .collect();
+        out.extend(work());
+        for h in helpers {
+            match h.join() {
+                Ok(found) => out.extend(found),
+                // Only a bug can get here; say so rather than silently import less.
+                Err(_) => tracing::error!(dir = %dir.display(), "listing transcripts failed"),
+            }
+        }
+    });
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 
 /// List the transcript files of one Claude config root.
 pub fn plan_root(root: &Path, out: &mut Vec<Unit>) {
     let projects = root.join("projects");
-    for path in jsonl_files(&projects) {
+    for (path, stamp) in jsonl_files(&projects) {
         let Some(relative) = path
             .strip_prefix(&projects)
             .ok()
@@ -47,7 +109,6 @@ pub fn plan_root(root: &Path, out: &mut Vec<Unit>) {
         else {
             continue;
         };
-        let stamp = FileStamp::of(&path);
         let size = stamp.map(|s| s.len).unwrap_or(0);
         out.push(Unit {
             source: SourceKind::Claude,

@@ -188,7 +188,7 @@ pub(super) fn usage_buckets(conn: &Connection, f: &UsageFilter) -> Result<Vec<Us
             "SELECT hour, '', '', '', model, sum(input), sum(output), sum(cache_read), sum(cache_write),
                     sum(reasoning), sum(cost_total), sum(cost_reported), sum(cost_computed), sum(entries),
                     sum(unpriced)
-             FROM usage_hourly WHERE {w} AND entries != 0 GROUP BY hour, model ORDER BY hour"
+             FROM usage_hourly WHERE {w} AND entries != 0 GROUP BY hour, source, model ORDER BY hour"
         );
         return bucket_rows(conn, &sql, args);
     }
