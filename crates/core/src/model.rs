@@ -381,6 +381,25 @@ impl Event {
     pub fn kind_str(&self) -> &'static str {
         self.kind.unwrap_or(EventKind::Other).as_str()
     }
+
+    /// Roughly how many bytes this event holds in memory (its struct, a flat allowance
+    /// for the short strings, and the long ones in full): a bound for batching.
+    pub fn approx_bytes(&self) -> usize {
+        let len = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        let tool = self
+            .tool
+            .as_ref()
+            .map_or(0, |t| len(&t.arguments) + len(&t.result));
+        let error = self.error.as_ref().map_or(0, |e| len(&e.message));
+        std::mem::size_of::<Event>()
+            + 256
+            + self.id.len()
+            + len(&self.text)
+            + len(&self.thinking)
+            + len(&self.attrs)
+            + tool
+            + error
+    }
 }
 
 /// Session metadata a source knows beside the transcript (OpenClaw SessionEntry,

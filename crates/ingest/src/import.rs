@@ -213,13 +213,21 @@ const BULK_BYTES: u64 = 64 * 1024 * 1024;
 /// Events per transaction: small units are coalesced so a corpus of many small files
 /// is not paid for in commits; each transaction still carries exactly the cursors of
 /// the events in it.
-const TX_EVENTS: usize = 20_000;
+const TX_EVENTS: usize = 10_000;
+
+/// Bytes of events (by [`Event::approx_bytes`]) held before a transaction is due, so
+/// text-heavy transcripts do not grow the batch far past what [`TX_EVENTS`] allows.
+///
+/// [`Event::approx_bytes`]: clawscope_core::Event::approx_bytes
+const TX_BYTES: usize = 16 * 1024 * 1024;
 
 /// Batches waiting to be applied together.
 #[derive(Default)]
 struct Accumulator {
     batch: clawscope_core::batch::Batch,
     source: Option<SourceKind>,
+    /// `approx_bytes` of the events in `batch`.
+    held: usize,
 }
 
 impl Accumulator {
@@ -253,10 +261,11 @@ impl Accumulator {
             .map(|b| b.events.len() as u64)
             .sum::<u64>();
         for b in out.batches {
+            self.held += b.events.iter().map(|e| e.approx_bytes()).sum::<usize>();
             self.batch.events.extend(b.events);
             self.batch.sessions.extend(b.sessions);
             self.batch.cursors.extend(b.cursors);
-            if self.batch.events.len() >= TX_EVENTS {
+            if self.batch.events.len() >= TX_EVENTS || self.held >= TX_BYTES {
                 self.flush(store, report)?;
                 self.source = Some(source);
             }
@@ -273,6 +282,7 @@ impl Accumulator {
             return Ok(());
         };
         let batch = std::mem::take(&mut self.batch);
+        self.held = 0;
         if batch.is_empty() {
             return Ok(());
         }
