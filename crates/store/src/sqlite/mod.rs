@@ -48,6 +48,26 @@ const SECONDARY_INDEXES: &str = "CREATE INDEX IF NOT EXISTS events_ts ON events(
     CREATE INDEX IF NOT EXISTS events_transcript_usage ON events(input, output, ts)
         WHERE kind = 'message.assistant' AND source <> 'otel';";
 
+/// Switch the journal to `mode`; `None` when another connection holds the file and
+/// SQLite refuses (the caller goes on in the current mode).
+fn try_journal_mode(conn: &Connection, mode: &str) -> Result<Option<String>> {
+    match conn.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| {
+        r.get::<_, String>(0)
+    }) {
+        Ok(now) => Ok(Some(now)),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            tracing::debug!(mode, "journal mode unchanged: the store is in use");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A clawscope store in one SQLite file (or in memory).
 pub struct SqliteStore {
     conn: Connection,
@@ -67,7 +87,12 @@ impl SqliteStore {
         conn.busy_timeout(Duration::from_secs(10))?;
         // Only takes effect on a new, empty file: larger pages suit text-heavy rows.
         conn.pragma_update(None, "page_size", 8192)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // A bulk load in another process may hold the file in rollback mode; this
+        // connection then works in that mode and the loader puts WAL back at its end.
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            try_journal_mode(&conn, "WAL")?;
+        }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         Self::setup(conn, Some(path.to_path_buf()))
     }
@@ -177,6 +202,15 @@ impl Store for SqliteStore {
     }
 
     fn begin_bulk(&mut self) -> Result<()> {
+        // A load into an empty file mostly appends pages past its end, which a rollback
+        // journal need not copy, where a WAL writes every page twice (log, then checkpoint).
+        // Leaving WAL needs the file to itself: with another connection open (`serve`'s
+        // readers) the load stays in WAL. A killed load leaves a hot journal that the next
+        // open rolls back, and `open` puts the file back in WAL.
+        if self.path.is_some() {
+            let mode = try_journal_mode(&self.conn, "DELETE")?;
+            tracing::debug!(?mode, "bulk load journal");
+        }
         // Secondary indexes are built once, by sorting, at the end; `open` rebuilds them
         // if a bulk load was cut short. Checkpoints are batched while it runs.
         self.conn.execute_batch(
@@ -184,24 +218,13 @@ impl Store for SqliteStore {
              DROP INDEX IF EXISTS events_transcript_usage;
              PRAGMA wal_autocheckpoint = 16384;",
         )?;
-        // A load into an empty file mostly appends pages past its end, which a rollback
-        // journal need not copy, where a WAL writes every page twice (log, then checkpoint).
-        // Readers opened beside it keep working; a killed load leaves a hot journal that
-        // the next open rolls back, and `open` puts the file back in WAL.
-        if self.path.is_some() {
-            let mode: String = self
-                .conn
-                .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))?;
-            tracing::debug!(%mode, "bulk load journal");
-        }
         Ok(())
     }
 
     fn end_bulk(&mut self) -> Result<()> {
         self.conn.execute_batch(SECONDARY_INDEXES)?;
         if self.path.is_some() {
-            self.conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
+            try_journal_mode(&self.conn, "WAL")?;
         }
         self.conn
             .execute_batch("PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(TRUNCATE);")?;
