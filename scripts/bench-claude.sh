@@ -7,7 +7,7 @@
 # Measures (wall time with ms resolution, peak RSS of the process tree):
 #   ccusage   `claude daily --offline --json` (the native binary, as npm's launcher would run it)  median of 3
 #   cold      clawscope `report daily --json` into a fresh, empty store each run           median of 3
-#   no-db     clawscope `report daily --json --no-db` (scan into memory, no store)         median of 3
+#   no-db     clawscope `report daily --json --no-db` (throw-away scratch store)           median of 3
 #   warm      clawscope `report daily --json` on the imported store (checks for new data) median of 10
 #   offline   clawscope `report daily --json --offline` on the imported store              median of 10
 # Targets: cold <= 1/2 of ccusage's time, peak RSS <= 100 MB, warm <= 20 ms.

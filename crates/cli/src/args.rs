@@ -127,7 +127,8 @@ pub struct Window {
     /// Print CSV.
     #[arg(long)]
     pub csv: bool,
-    /// Scan the sources into memory without touching the store.
+    /// Scan the sources into a throw-away scratch store (memory, spilling to an unnamed
+    /// temporary file) without touching the store.
     #[arg(long)]
     pub no_db: bool,
     /// Do not import before reporting (report what the store holds).

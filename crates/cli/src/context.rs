@@ -96,7 +96,7 @@ impl Ctx {
             eprintln!("{NO_DATA_HINT}");
         }
         if w.no_db {
-            let mut s = SqliteStore::open_in_memory()?;
+            let mut s = SqliteStore::open_scratch()?;
             self.import(&mut s, w.source.select(), None)?;
             return Ok(Box::new(s));
         }

@@ -362,3 +362,13 @@ fn hourly_rows_of_two_sources_sum_to_the_bucket_totals() {
     assert_eq!(hourly.1, 17);
     assert!((hourly.2 - 0.75).abs() < 1e-12);
 }
+
+#[test]
+fn a_scratch_store_is_a_working_store_without_a_path() {
+    let mut store = SqliteStore::open_scratch().unwrap();
+    let ev = || usage_event("cc:m:r", 1_000, 5, 1, 0.1, Merge::KeepFirst);
+    assert_eq!(store.apply(&batch(vec![ev()])).unwrap().inserted, 1);
+    assert_eq!(store.apply(&batch(vec![ev()])).unwrap().inserted, 0);
+    assert_eq!(totals(&store).0, 5);
+    assert!(store.path().is_none());
+}

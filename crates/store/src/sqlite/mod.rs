@@ -97,9 +97,16 @@ impl SqliteStore {
         Self::setup(conn, Some(path.to_path_buf()))
     }
 
-    /// A store that lives in memory only (`--no-db` scans).
+    /// A store that lives in memory only (tests).
     pub fn open_in_memory() -> Result<SqliteStore> {
         Self::setup(Connection::open_in_memory()?, None)
+    }
+
+    /// A private store that lives only as long as this value (`--no-db` scans): SQLite
+    /// keeps it in its page cache and spills to an unnamed temporary file beyond that,
+    /// so a large scan does not hold the whole store in memory.
+    pub fn open_scratch() -> Result<SqliteStore> {
+        Self::setup(Connection::open("")?, None)
     }
 
     fn setup(conn: Connection, path: Option<PathBuf>) -> Result<SqliteStore> {
