@@ -1,4 +1,4 @@
-//! The unique key of a stored event, derived from its stable id.
+//! Unique keys: of a stored event (from its stable id) and of telemetry rows.
 
 use rusqlite::{params, Transaction};
 
@@ -20,12 +20,18 @@ pub(super) fn event_key(id: &str) -> [u8; 16] {
     key
 }
 
+/// 16-byte hash of a string: the unique key of telemetry rows (resources, metric
+/// series, logs). Events use [`event_key`].
+pub(super) fn id_hash(s: &str) -> [u8; 16] {
+    xxhash_rust::xxh3::xxh3_128(s.as_bytes()).to_le_bytes()
+}
+
 /// Recompute every stored event's key (stores written before [`MIGRATION`]), in
 /// rowid order, a chunk at a time.
-pub(super) fn rekey(tx: &Transaction<'_>) -> Result<u64> {
+pub(super) fn rekey(tx: &Transaction<'_>) -> Result<()> {
     let total: i64 = tx.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
     if total == 0 {
-        return Ok(0);
+        return Ok(());
     }
     tracing::warn!(
         events = total,
@@ -39,7 +45,6 @@ pub(super) fn rekey(tx: &Transaction<'_>) -> Result<u64> {
         tx.prepare("SELECT seq, id FROM events WHERE seq > ?1 ORDER BY seq LIMIT 10000")?;
     let mut update = tx.prepare("UPDATE events SET idh = ?1 WHERE seq = ?2")?;
     let mut after = 0i64;
-    let mut done = 0u64;
     loop {
         let chunk: Vec<(i64, String)> = select
             .query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -50,11 +55,10 @@ pub(super) fn rekey(tx: &Transaction<'_>) -> Result<u64> {
         for (seq, id) in &chunk {
             update.execute(params![&event_key(id)[..], seq])?;
         }
-        done += chunk.len() as u64;
         after = last;
     }
     tx.pragma_update(None, "cache_size", cache)?;
-    Ok(done)
+    Ok(())
 }
 
 #[cfg(test)]

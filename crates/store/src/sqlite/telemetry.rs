@@ -11,10 +11,10 @@ use clawscope_core::otel::{
 };
 use clawscope_core::{Event, EventKind, SourceKind, Tokens};
 
-use super::keys::event_key;
+use super::keys::{event_key, id_hash};
 use super::read::{event_from_row, EVENT_COLUMNS};
 use super::rollup::Rollups;
-use super::write::{exec_event, id_hash, INSERT_SQL};
+use super::write::{exec_event, INSERT_SQL};
 use crate::Result;
 
 /// A span's usage and a transcript's usage are the same call when their token counts

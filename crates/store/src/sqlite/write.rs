@@ -10,11 +10,6 @@ use super::read::{event_from_row, EVENT_COLUMNS};
 use super::rollup::Rollups;
 use crate::{ApplyStats, Batch, Result};
 
-/// 16-byte hash of a string: the unique key of telemetry rows (events use `keys::event_key`).
-pub(super) fn id_hash(id: &str) -> [u8; 16] {
-    xxhash_rust::xxh3::xxh3_128(id.as_bytes()).to_le_bytes()
-}
-
 fn merge_code(m: Merge) -> i64 {
     match m {
         Merge::KeepFirst => 0,
