@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use clawscope_core::query::UsageFilter;
 use clawscope_ingest::{
-    discover, import, plan, Env, ImportReport, Pricer, Progress, Roots, SourceSelect, Unit,
+    discover, import_listed, plan, Env, ImportReport, Pricer, Progress, Roots, SourceSelect, Unit,
 };
 use clawscope_store::{SqliteStore, Store};
 
@@ -95,43 +95,47 @@ impl Ctx {
         if !w.offline && self.roots.openclaw.is_empty() && self.roots.claude.is_empty() {
             eprintln!("{NO_DATA_HINT}");
         }
-        if w.no_db {
-            let mut s = SqliteStore::open_scratch()?;
-            self.import(&mut s, w.source.select(), None)?;
-            return Ok(Box::new(s));
+        if w.offline {
+            return Ok(Box::new(self.open_store()?));
         }
-        let mut s = self.open_store()?;
-        if !w.offline {
-            self.import(&mut s, w.source.select(), None)?;
-        }
+        let (s, _) = if w.no_db {
+            self.open_and_import(|| Ok(SqliteStore::open_scratch()?), w.source.select(), None)?
+        } else {
+            self.open_and_import(|| self.open_store(), w.source.select(), None)?
+        };
         Ok(Box::new(s))
     }
 
-    /// Run an incremental import.
-    pub fn import(
+    /// Open a store with `open` and bring it up to date (an incremental import). The
+    /// data roots are listed on another thread meanwhile: on a large history where
+    /// nothing changed, listing and stat-ing its files is most of the run.
+    pub fn open_and_import<S: Store>(
         &self,
-        store: &mut dyn Store,
+        open: impl FnOnce() -> Result<S>,
         select: SourceSelect,
         threads: Option<usize>,
-    ) -> Result<ImportReport> {
-        let units: Vec<Unit> = plan(&self.roots, select);
+    ) -> Result<(S, ImportReport)> {
         let threads = threads.unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2)
         });
         let bar = ImportBar::new(self.show_progress);
-        if units.is_empty() {
-            return Ok(ImportReport::default());
-        }
-        let report =
-            import(store, &units, self.pricer(), threads, &bar).context("import failed")?;
-        tracing::info!(
-            elapsed_ms = report.elapsed_ms,
-            units = units.len(),
-            "import done"
-        );
-        Ok(report)
+        std::thread::scope(|scope| {
+            let listing = std::thread::Builder::new()
+                .name("clawscope-list".into())
+                .spawn_scoped(scope, || plan(&self.roots, select));
+            let listed = || match listing {
+                Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                // No thread to spare: list here.
+                Err(_) => plan(&self.roots, select),
+            };
+            let mut store = open()?;
+            let report = import_listed(&mut store, listed, self.pricer(), threads, &bar)
+                .context("import failed")?;
+            tracing::info!(elapsed_ms = report.elapsed_ms, "import done");
+            Ok((store, report))
+        })
     }
 
     /// The report time zone: --timezone, config, $TZ / system zone, UTC.

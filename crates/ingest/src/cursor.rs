@@ -12,7 +12,10 @@ const HEAD_BYTES: u64 = 256;
 
 /// The cursor id of a transcript file.
 pub fn file_cursor_id(path: &std::path::Path) -> String {
-    format!("file:{}", path.display())
+    match path.to_str() {
+        Some(p) => ["file:", p].concat(),
+        None => format!("file:{}", path.display()),
+    }
 }
 
 /// What `stat` says of a file: enough to tell that it has not changed.

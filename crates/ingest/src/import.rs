@@ -124,7 +124,40 @@ pub fn import(
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
-    let cursors: Cursors = store.cursors_with_prefix("")?.into_iter().collect();
+    let cursors = load_cursors(store)?;
+    run(store, units, &cursors, started, pricer, threads, progress)
+}
+
+/// Like [`import`], with the units from `listed`, called once the store's cursors are
+/// loaded: a caller that lists on another thread (see `plan`) overlaps the two. On a
+/// large history where nothing changed, listing and stat-ing the files and reading
+/// their cursors are most of the run.
+pub fn import_listed(
+    store: &mut dyn Store,
+    listed: impl FnOnce() -> Vec<Unit>,
+    pricer: &Pricer,
+    threads: usize,
+    progress: &dyn Progress,
+) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    let cursors = load_cursors(store)?;
+    let units = listed();
+    run(store, &units, &cursors, started, pricer, threads, progress)
+}
+
+fn load_cursors(store: &dyn Store) -> Result<Cursors, ImportError> {
+    Ok(store.cursors_with_prefix("")?.into_iter().collect())
+}
+
+fn run(
+    store: &mut dyn Store,
+    units: &[Unit],
+    cursors: &Cursors,
+    started: Instant,
+    pricer: &Pricer,
+    threads: usize,
+    progress: &dyn Progress,
+) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport::default();
     progress.start(units.len(), units.iter().map(|u| u.size).sum());
     // Files whose size, mtime and identity match their cursor were read to the end
@@ -146,6 +179,11 @@ pub fn import(
             .units += 1;
     }
     let units: &[&Unit] = &todo;
+    if units.is_empty() {
+        progress.finish();
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        return Ok(report);
+    }
     // A first import of a lot of data builds secondary indexes once, at the end.
     let bulk = units.iter().map(|u| u.size).sum::<u64>() > BULK_BYTES && store.stats()?.events == 0;
     if bulk {
@@ -157,7 +195,7 @@ pub fn import(
         let (tx, rx) = mpsc::sync_channel::<(usize, UnitOutput)>(threads * 2);
         for _ in 0..threads {
             let tx = tx.clone();
-            let (next, cursors) = (&next, &cursors);
+            let next = &next;
             let reader = move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(unit) = units.get(i).copied() else {

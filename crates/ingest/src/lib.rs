@@ -13,6 +13,6 @@ pub mod sources;
 pub mod unit;
 
 pub use discover::{discover, plan, Env, Roots, SourceSelect};
-pub use import::{import, ImportReport, NoProgress, Progress};
+pub use import::{import, import_listed, ImportReport, NoProgress, Progress};
 pub use pipeline::Pricer;
 pub use unit::Unit;

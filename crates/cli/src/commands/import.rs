@@ -10,11 +10,10 @@ use crate::context::Ctx;
 use crate::render::{num, Table};
 
 pub fn run(ctx: &Ctx, a: &ImportArgs, out: &mut impl Write) -> Result<()> {
-    let mut store = ctx.open_store()?;
     if ctx.roots.openclaw.is_empty() && ctx.roots.claude.is_empty() {
         eprintln!("{}", crate::context::NO_DATA_HINT);
     }
-    let report = ctx.import(&mut store, a.source.select(), a.threads)?;
+    let (store, report) = ctx.open_and_import(|| ctx.open_store(), a.source.select(), a.threads)?;
     let started = std::time::Instant::now();
     let indexed = store.index_text()?;
     let index_ms = started.elapsed().as_millis() as u64;

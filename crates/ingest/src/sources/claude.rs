@@ -93,8 +93,21 @@ pub fn jsonl_files(dir: &Path) -> Vec<(PathBuf, Option<FileStamp>)> {
             }
         }
     });
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_by_cached_key(|(p, _)| path_order_key(p));
     out
+}
+
+/// A key whose byte order is `Path`'s component order (the separator sorts before
+/// every other byte, so `a/b` comes before `a.jsonl` and `a-b`), compared with one
+/// `memcmp` instead of walking components: sorting a few thousand paths that share a
+/// long prefix component by component was a visible part of a run that found nothing new.
+fn path_order_key(p: &Path) -> Vec<u8> {
+    let sep = std::path::MAIN_SEPARATOR as u8;
+    p.as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .map(|&b| if b == sep { 0 } else { b })
+        .collect()
 }
 
 /// List the transcript files of one Claude config root.
@@ -155,4 +168,37 @@ pub fn read(path: &Path, relative: &str, cursors: &Cursors) -> UnitOutput {
         cursors: vec![(file.cursor_id.clone(), file.cursor.encode())],
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_key_orders_like_path_components() {
+        let paths: Vec<PathBuf> = [
+            "p/a.jsonl",
+            "p/a/subagents/x.jsonl",
+            "p/a-b.jsonl",
+            "p/a.b/c.jsonl",
+            "p/a/b.jsonl",
+            "p/ab.jsonl",
+            "p-q/a.jsonl",
+            "p/A.jsonl",
+            "p/a/subagents/agent-1.jsonl",
+            "p/a/subagents/agent-10.jsonl",
+            "p/é.jsonl",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        let mut by_components = paths.clone();
+        by_components.sort();
+        let mut by_key = paths;
+        by_key.sort_by_cached_key(|p| path_order_key(p));
+        assert_eq!(by_key, by_components);
+        // The cases where plain byte order differs from component order.
+        assert!(path_order_key(Path::new("p/a/b")) < path_order_key(Path::new("p/a.jsonl")));
+        assert!(path_order_key(Path::new("p/b")) < path_order_key(Path::new("p-q/a")));
+    }
 }

@@ -185,10 +185,9 @@ pub(super) fn usage_buckets(conn: &Connection, f: &UsageFilter) -> Result<Vec<Us
         let mut args = Vec::new();
         let w = usage_where(f, "hour", &mut args);
         let sql = format!(
-            "SELECT hour, '', '', '', model, sum(input), sum(output), sum(cache_read), sum(cache_write),
-                    sum(reasoning), sum(cost_total), sum(cost_reported), sum(cost_computed), sum(entries),
-                    sum(unpriced)
-             FROM usage_hourly WHERE {w} AND entries != 0 GROUP BY hour, source, model ORDER BY hour"
+            "SELECT hour, '', '', '', model, input, output, cache_read, cache_write, reasoning, cost_total,
+                    cost_reported, cost_computed, entries, unpriced
+             FROM usage_hourly WHERE {w} AND entries != 0 ORDER BY hour"
         );
         return bucket_rows(conn, &sql, args);
     }
