@@ -13,12 +13,22 @@ use super::Sandbox;
 /// How long anything expected may take to show up.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// A loopback address nobody listens on right now.
+/// A loopback address nobody listens on right now, and never handed out before in
+/// this test process (the kernel readily gives a just-released port out again, so two
+/// calls in a row could name the same port for two listeners of one serve).
 pub fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+        if !given.contains(&addr.port()) {
+            given.push(addr.port());
+            return addr;
+        }
+    }
 }
 
 /// Poll `f` until it yields, failing after `timeout`.
@@ -46,6 +56,26 @@ pub struct Server {
 
 impl Server {
     pub fn start(sb: &Sandbox, global: &[&str], args: &[&str]) -> Server {
+        // The free port can be taken by a test running beside this one before serve
+        // binds it: try another one then.
+        for _ in 0..3 {
+            let mut s = Server::spawn(sb, global, args);
+            let up = wait_until("the API to answer or serve to exit", WAIT, || {
+                if let Some(st) = s.child.try_wait().unwrap() {
+                    return Some(Err(st));
+                }
+                s.try_get("/api/v1/health").ok().map(|_| Ok(()))
+            });
+            match up {
+                Ok(()) => return s,
+                Err(_) if s.log_text().contains("Address already in use") => continue,
+                Err(st) => panic!("serve exited ({st}):\n{}", s.log_text()),
+            }
+        }
+        panic!("serve found no free port in three tries");
+    }
+
+    fn spawn(sb: &Sandbox, global: &[&str], args: &[&str]) -> Server {
         let addr = free_addr();
         let log = sb.path("serve.log");
         let child = sb
@@ -67,12 +97,7 @@ impl Server {
             .stderr(File::create(&log).unwrap())
             .spawn()
             .expect("spawn clawscope serve");
-        let mut s = Server { child, addr, log };
-        wait_until("the API to answer", WAIT, || {
-            s.assert_running();
-            s.try_get("/api/v1/health").ok()
-        });
-        s
+        Server { child, addr, log }
     }
 
     pub fn url(&self, path: &str) -> String {
