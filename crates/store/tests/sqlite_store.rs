@@ -214,12 +214,13 @@ fn interrupted_bulk_load_gets_its_indexes_back_on_open() {
     );
     let n: i64 = conn
         .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('events_ts', 'events_session_ts')",
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index'
+             AND name IN ('events_ts', 'events_session_ts', 'events_idh')",
             [],
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(n, 2);
+    assert_eq!(n, 3);
     assert_eq!(
         store
             .events(&EventFilter {
@@ -371,4 +372,112 @@ fn a_scratch_store_is_a_working_store_without_a_path() {
     assert_eq!(store.apply(&batch(vec![ev()])).unwrap().inserted, 0);
     assert_eq!(totals(&store).0, 5);
     assert!(store.path().is_none());
+}
+
+#[test]
+fn a_store_opened_during_a_bulk_load_gets_the_key_index_and_the_load_meets_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let ev = |id: &str, input| usage_event(id, 1_000, input, 1, 0.1, Merge::KeepLargestUsage);
+    let key_index = |c: &rusqlite::Connection| -> i64 {
+        c.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'events_idh'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let mut store = SqliteStore::open(&path).unwrap();
+    store.begin_bulk().unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(key_index(&raw), 0, "alone, the load drops the key index");
+    store.apply(&batch(vec![ev("a", 1)])).unwrap();
+    // Another process opens the store and writes before the load reaches the same ids.
+    let mut other = SqliteStore::open(&path).unwrap();
+    assert_eq!(key_index(&raw), 1, "open builds it again");
+    other.apply(&batch(vec![ev("x", 5), ev("a", 3)])).unwrap();
+    let s = store.apply(&batch(vec![ev("x", 2), ev("a", 1)])).unwrap();
+    assert_eq!((s.inserted, s.updated, s.unchanged), (0, 0, 2));
+    let s = store.apply(&batch(vec![ev("x", 9), ev("b", 1)])).unwrap();
+    assert_eq!((s.inserted, s.updated), (1, 1));
+    store.end_bulk().unwrap();
+    assert_eq!(totals(&store).0, 9 + 3 + 1);
+    let n: i64 = raw
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn a_schema_10_store_moves_key_uniqueness_to_a_named_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut text = usage_event("oc:s1:e1", 1_000, 10, 1, 0.1, Merge::KeepFirst);
+    text.text = Some("find the needle here".into());
+    let events = vec![
+        text,
+        usage_event("cc:m1:r1", 2_000, 20, 2, 0.2, Merge::KeepLargestUsage),
+        usage_event("plain", 3_000, 30, 3, 0.3, Merge::KeepFirst),
+    ];
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        store.apply(&batch(events.clone())).unwrap();
+        store.index_text().unwrap();
+    }
+    // Put back the events table of schema 10: key uniqueness as an inline constraint.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let ddl: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let columns = &ddl[ddl.find('(').unwrap()..];
+        let old = format!("CREATE TABLE events10 {columns}").replacen(
+            "idh              BLOB NOT NULL,",
+            "idh BLOB NOT NULL UNIQUE,",
+            1,
+        );
+        assert!(old.contains("UNIQUE"), "{old}");
+        conn.execute_batch(&format!(
+            "{old}; INSERT INTO events10 SELECT * FROM events; DROP TABLE events;
+             ALTER TABLE events10 RENAME TO events; PRAGMA user_version = 10;"
+        ))
+        .unwrap();
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let indexes: Vec<String> = raw
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(indexes.contains(&"events_idh".to_string()), "{indexes:?}");
+    assert!(
+        !indexes.iter().any(|i| i.starts_with("sqlite_autoindex")),
+        "{indexes:?}"
+    );
+    let seqs: Vec<i64> = raw
+        .prepare("SELECT seq FROM events ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(seqs, vec![1, 2, 3], "rows keep their seq");
+    let free: i64 = raw
+        .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(free, 0, "the old table's pages are given back");
+    let s = store.apply(&batch(events)).unwrap();
+    assert_eq!((s.inserted, s.unchanged), (0, 3), "still idempotent");
+    assert_eq!(
+        store.search("needle", 10).unwrap().len(),
+        1,
+        "text index holds"
+    );
 }

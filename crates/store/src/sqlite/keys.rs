@@ -1,11 +1,31 @@
 //! Unique keys: of a stored event (from its stable id) and of telemetry rows.
 
-use rusqlite::{params, Transaction};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use rusqlite::{params, Connection, Transaction};
 
 use crate::Result;
 
 /// The migration after which stored keys are [`event_key`]s.
 pub(super) const MIGRATION: usize = 10;
+
+/// The migration that moves key uniqueness to the droppable index `events_idh`.
+pub(super) const INDEX_MIGRATION: usize = 11;
+
+/// Say so before [`INDEX_MIGRATION`] copies a large events table; true when the table
+/// holds rows (the file is compacted afterwards).
+pub(super) fn warn_rewrite(tx: &Transaction<'_>) -> Result<bool> {
+    let total: i64 = tx.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
+    if total > 100_000 {
+        tracing::warn!(
+            events = total,
+            "upgrading the store: rewriting the events table and compacting the file \
+             (once; about 15 s per million events)"
+        );
+    }
+    Ok(total > 0)
+}
 
 /// The 16-byte unique key of the event with stable id `id`: a hash of the id's group
 /// (the id up to its second `:`, such as `oc:<session id>` or `otel:<trace id>`)
@@ -61,9 +81,71 @@ pub(super) fn rekey(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The event keys of a bulk load and the `seq` of the row holding each, kept in memory
+/// while the unique index `events_idh` is dropped (see `begin_bulk`).
+#[derive(Default)]
+pub(super) struct BulkKeys(HashMap<[u8; 16], i64, BuildHasherDefault<KeyHasher>>);
+
+impl BulkKeys {
+    /// The keys already stored (none, for the empty store a bulk load starts from).
+    pub(super) fn load(conn: &Connection) -> Result<BulkKeys> {
+        let mut keys = BulkKeys::default();
+        let mut stmt = conn.prepare("SELECT idh, seq FROM events")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let idh: Vec<u8> = r.get(0)?;
+            if let Ok(k) = <[u8; 16]>::try_from(idh.as_slice()) {
+                keys.0.insert(k, r.get(1)?);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The `seq` of the row holding `key`.
+    pub(super) fn get(&self, key: &[u8; 16]) -> Option<i64> {
+        self.0.get(key).copied()
+    }
+
+    /// `key` is now held by row `seq`.
+    pub(super) fn insert(&mut self, key: [u8; 16], seq: i64) {
+        self.0.insert(key, seq);
+    }
+}
+
+/// Event keys are hashes already: the map folds their bytes rather than hash them again.
+#[derive(Default)]
+pub(super) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(29) ^ u64::from_le_bytes(word);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::event_key;
+    use super::{event_key, BulkKeys};
+
+    #[test]
+    fn bulk_keys_find_what_was_inserted() {
+        let mut keys = BulkKeys::default();
+        for i in 0..10_000 {
+            keys.insert(event_key(&format!("oc:s{}:e{i}", i % 7)), i);
+        }
+        assert_eq!(keys.get(&event_key("oc:s3:e10")), Some(10));
+        assert_eq!(keys.get(&event_key("oc:s3:e9999")), Some(9999));
+        assert_eq!(keys.get(&event_key("oc:s4:e10")), None);
+        keys.insert(event_key("oc:s3:e10"), 20_000);
+        assert_eq!(keys.get(&event_key("oc:s3:e10")), Some(20_000));
+    }
 
     #[test]
     fn keys_group_by_the_id_prefix_and_differ_per_id() {

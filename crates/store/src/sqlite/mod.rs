@@ -39,11 +39,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0008_alerts.sql"),
     include_str!("../../migrations/sqlite/0009_alert_indexes.sql"),
     include_str!("../../migrations/sqlite/0010_event_keys.sql"),
+    include_str!("../../migrations/sqlite/0011_event_key_index.sql"),
 ];
 
-/// Secondary indexes on `events` (also created by migrations 1 and 5); re-created on open in
-/// case a bulk load that deferred them was interrupted.
-const SECONDARY_INDEXES: &str = "CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+/// The indexes on `events` a bulk load defers (also created by migrations 1, 5 and 11);
+/// re-created on open in case a bulk load was interrupted.
+const SECONDARY_INDEXES: &str = "CREATE UNIQUE INDEX IF NOT EXISTS events_idh ON events(idh);
+    CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
     CREATE INDEX IF NOT EXISTS events_session_ts ON events(session_key, ts);
     CREATE INDEX IF NOT EXISTS events_transcript_usage ON events(input, output, ts)
         WHERE kind = 'message.assistant' AND source <> 'otel';";
@@ -55,12 +57,7 @@ fn try_journal_mode(conn: &Connection, mode: &str) -> Result<Option<String>> {
         r.get::<_, String>(0)
     }) {
         Ok(now) => Ok(Some(now)),
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if matches!(
-                e.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            ) =>
-        {
+        Err(e) if in_use(&e) => {
             tracing::debug!(mode, "journal mode unchanged: the store is in use");
             Ok(None)
         }
@@ -68,10 +65,20 @@ fn try_journal_mode(conn: &Connection, mode: &str) -> Result<Option<String>> {
     }
 }
 
+/// SQLite refused because the file or a table is in use (busy or locked).
+fn in_use(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(
+        f.code,
+        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+    ))
+}
+
 /// A clawscope store in one SQLite file (or in memory).
 pub struct SqliteStore {
     conn: Connection,
     path: Option<PathBuf>,
+    /// The event keys of a bulk load that dropped the unique index (see `begin_bulk`).
+    bulk_keys: Option<keys::BulkKeys>,
 }
 
 impl SqliteStore {
@@ -113,7 +120,11 @@ impl SqliteStore {
         // Sorts (index builds) spill to temporary files rather than grow the heap.
         conn.pragma_update(None, "temp_store", "FILE")?;
         conn.pragma_update(None, "cache_size", -24_000)?;
-        let mut store = SqliteStore { conn, path };
+        let mut store = SqliteStore {
+            conn,
+            path,
+            bulk_keys: None,
+        };
         store.migrate()?;
         store.conn.execute_batch(SECONDARY_INDEXES)?;
         Ok(store)
@@ -135,8 +146,12 @@ impl SqliteStore {
                 supported,
             });
         }
+        let mut rewritten = false;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let tx = self.conn.transaction()?;
+            if i + 1 == keys::INDEX_MIGRATION {
+                rewritten = keys::warn_rewrite(&tx)?;
+            }
             tx.execute_batch(sql)?;
             if i + 1 == dashboard::MIGRATION {
                 dashboard::backfill(&tx)?;
@@ -147,6 +162,11 @@ impl SqliteStore {
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
             tracing::info!(version = i + 1, "store migrated");
+        }
+        if rewritten {
+            // The old table's pages are free now: give them back rather than leave the
+            // file at twice its size.
+            self.conn.execute_batch("VACUUM;")?;
         }
         Ok(())
     }
@@ -159,7 +179,14 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn apply(&mut self, batch: &Batch) -> Result<ApplyStats> {
-        write::apply(&mut self.conn, batch)
+        let applied = write::apply(&mut self.conn, batch, self.bulk_keys.as_mut());
+        if applied.is_err() {
+            if let Some(keys) = self.bulk_keys.as_mut() {
+                // The transaction rolled back: forget the keys it had added.
+                *keys = keys::BulkKeys::load(&self.conn)?;
+            }
+        }
+        applied
     }
 
     fn cursor(&self, source_id: &str) -> Result<Option<String>> {
@@ -214,10 +241,13 @@ impl Store for SqliteStore {
         // Leaving WAL needs the file to itself: with another connection open (`serve`'s
         // readers) the load stays in WAL. A killed load leaves a hot journal that the next
         // open rolls back, and `open` puts the file back in WAL.
-        if self.path.is_some() {
-            let mode = try_journal_mode(&self.conn, "DELETE")?;
-            tracing::debug!(?mode, "bulk load journal");
-        }
+        let alone = match &self.path {
+            Some(_) => try_journal_mode(&self.conn, "DELETE")?
+                .is_some_and(|m| m.eq_ignore_ascii_case("delete")),
+            // A scratch or in-memory store is private to this connection.
+            None => true,
+        };
+        tracing::debug!(alone, "bulk load");
         // Secondary indexes are built once, by sorting, at the end; `open` rebuilds them
         // if a bulk load was cut short. Checkpoints are batched while it runs.
         self.conn.execute_batch(
@@ -225,16 +255,37 @@ impl Store for SqliteStore {
              DROP INDEX IF EXISTS events_transcript_usage;
              PRAGMA wal_autocheckpoint = 16384;",
         )?;
+        // Alone, the unique index on event keys goes too and keys are checked in memory.
+        // Nobody else can write events without it: a connection opened from now on builds
+        // it again in `open` before it can write (and the load then meets its rows there).
+        if alone {
+            self.conn
+                .execute_batch("DROP INDEX IF EXISTS events_idh;")?;
+            self.bulk_keys = Some(keys::BulkKeys::load(&self.conn)?);
+        }
         Ok(())
     }
 
     fn end_bulk(&mut self) -> Result<()> {
+        self.bulk_keys = None;
         self.conn.execute_batch(SECONDARY_INDEXES)?;
         if self.path.is_some() {
             try_journal_mode(&self.conn, "WAL")?;
         }
         self.conn
-            .execute_batch("PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(TRUNCATE);")?;
+            .execute_batch("PRAGMA wal_autocheckpoint = 1000;")?;
+        // Empty the WAL the load may have grown. Right after the index builds and the
+        // switch back to WAL, the first attempt can be refused as "locked"; the second
+        // goes through, and if it does not, the next automatic checkpoint will.
+        for attempt in 1..=2 {
+            match self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+                Ok(()) => break,
+                Err(e) if in_use(&e) => {
+                    tracing::debug!(attempt, "checkpoint after the bulk load deferred");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(())
     }
 

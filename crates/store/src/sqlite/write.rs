@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use clawscope_core::{Event, Merge};
 
-use super::keys::event_key;
+use super::keys::{event_key, BulkKeys};
 use super::read::{event_from_row, EVENT_COLUMNS};
 use super::rollup::Rollups;
 use crate::{ApplyStats, Batch, Result};
@@ -37,7 +37,7 @@ pub(super) const INSERT_SQL: &str = "INSERT INTO events (idh, id, ts, kind, sour
   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
     ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42,
     ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?50, ?51, ?52)
-  ON CONFLICT (idh) DO NOTHING";
+  ON CONFLICT DO NOTHING";
 
 /// Bind every column of `ev` in INSERT_SQL order and run `stmt`.
 pub(super) fn exec_event(
@@ -106,23 +106,43 @@ pub(super) fn exec_event(
     Ok(n)
 }
 
-fn stored(tx: &Transaction<'_>, idh: &[u8; 16]) -> Result<Option<(i64, Event, i64)>> {
-    let sql = format!("SELECT seq, fp, {EVENT_COLUMNS} FROM events WHERE idh = ?1");
+/// The stored copy of an event (its seq, content and fingerprint), found by key or by seq.
+fn stored(tx: &Transaction<'_>, at: Stored<'_>) -> Result<Option<(i64, Event, i64)>> {
+    let by = match at {
+        Stored::Key(_) => "idh",
+        Stored::Seq(_) => "seq",
+    };
+    let sql = format!("SELECT seq, fp, {EVENT_COLUMNS} FROM events WHERE {by} = ?1");
     let mut stmt = tx.prepare_cached(&sql)?;
-    let row = stmt
-        .query_row([&idh[..]], |r: &Row<'_>| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                event_from_row(r, 2)?,
-                r.get::<_, i64>(1)?,
-            ))
-        })
-        .optional()?;
-    Ok(row)
+    let read = |r: &Row<'_>| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            event_from_row(r, 2)?,
+            r.get::<_, i64>(1)?,
+        ))
+    };
+    let row = match at {
+        Stored::Key(idh) => stmt.query_row([&idh[..]], read),
+        Stored::Seq(seq) => stmt.query_row([seq], read),
+    };
+    Ok(row.optional()?)
 }
 
-/// Apply `batch` in one IMMEDIATE transaction.
-pub(super) fn apply(conn: &mut Connection, batch: &Batch) -> Result<ApplyStats> {
+/// Where [`stored`] looks.
+#[derive(Clone, Copy)]
+enum Stored<'a> {
+    Key(&'a [u8; 16]),
+    Seq(i64),
+}
+
+/// Apply `batch` in one IMMEDIATE transaction. During a bulk load `keys` holds the
+/// stored event keys in place of the unique index (which may come back mid-load, built
+/// by another connection's open: an insert it refuses is then looked up by key).
+pub(super) fn apply(
+    conn: &mut Connection,
+    batch: &Batch,
+    mut keys: Option<&mut BulkKeys>,
+) -> Result<ApplyStats> {
     let tx = Transaction::new(conn, rusqlite::TransactionBehavior::Immediate)?;
     let mut stats = ApplyStats::default();
     let mut rollups = Rollups::default();
@@ -134,7 +154,11 @@ pub(super) fn apply(conn: &mut Connection, batch: &Batch) -> Result<ApplyStats> 
         for ev in &batch.events {
             let idh = event_key(&ev.id);
             let fp = fingerprint(ev);
-            if exec_event(&mut insert, &idh, ev, fp)? == 1 {
+            let known = keys.as_deref().and_then(|k| k.get(&idh));
+            if known.is_none() && exec_event(&mut insert, &idh, ev, fp)? == 1 {
+                if let Some(k) = keys.as_deref_mut() {
+                    k.insert(idh, tx.last_insert_rowid());
+                }
                 stats.inserted += 1;
                 rollups.add(ev, 1);
                 if spans_hold_usage {
@@ -146,7 +170,8 @@ pub(super) fn apply(conn: &mut Connection, batch: &Batch) -> Result<ApplyStats> 
                 stats.unchanged += 1;
                 continue;
             }
-            let Some((seq, old, old_fp)) = stored(&tx, &idh)? else {
+            let at = known.map_or(Stored::Key(&idh), Stored::Seq);
+            let Some((seq, old, old_fp)) = stored(&tx, at)? else {
                 stats.unchanged += 1;
                 continue;
             };
@@ -161,6 +186,9 @@ pub(super) fn apply(conn: &mut Connection, batch: &Batch) -> Result<ApplyStats> 
             // The new copy gets a new sequence number, so followers of the store see the change.
             tx.execute("DELETE FROM events WHERE seq = ?1", [seq])?;
             exec_event(&mut insert, &idh, ev, fp)?;
+            if let Some(k) = keys.as_deref_mut() {
+                k.insert(idh, tx.last_insert_rowid());
+            }
             rollups.add(&old, -1);
             rollups.add(ev, 1);
             stats.updated += 1;
