@@ -87,6 +87,18 @@ pub(super) fn rekey(tx: &Transaction<'_>) -> Result<()> {
 pub(super) struct BulkKeys(HashMap<[u8; 16], i64, BuildHasherDefault<KeyHasher>>);
 
 impl BulkKeys {
+    /// Keys held at most (about 26 MB of table): past that the unique index is built and
+    /// takes over for the rest of the load.
+    #[cfg(not(test))]
+    pub(super) const MAX: usize = 900_000;
+    #[cfg(test)]
+    pub(super) const MAX: usize = 50;
+
+    /// Keys held.
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// The keys already stored (none, for the empty store a bulk load starts from).
     pub(super) fn load(conn: &Connection) -> Result<BulkKeys> {
         let mut keys = BulkKeys::default();
@@ -159,5 +171,53 @@ mod tests {
         // ids without a second ':' are their own group
         assert_eq!(event_key("plain")[..8], event_key("plain")[..8]);
         assert_ne!(event_key("x:1"), event_key("x:2"));
+    }
+
+    #[test]
+    fn past_its_key_limit_a_bulk_load_hands_over_to_the_unique_index() {
+        use crate::{Batch, SqliteStore, Store};
+        use clawscope_core::{Event, Merge};
+        let ev = |i: usize, output: u64| {
+            let mut e = Event {
+                id: format!("oc:s{}:e{i}", i % 3),
+                ts_ms: 1_000 + i as i64,
+                session_key: format!("s{}", i % 3),
+                merge: Merge::KeepLargestUsage,
+                ..Event::default()
+            };
+            e.tokens.output = output;
+            e
+        };
+        let batch = |events: Vec<Event>| Batch {
+            events,
+            ..Batch::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        store.begin_bulk().unwrap();
+        store
+            .apply(&batch((0..40).map(|i| ev(i, 1)).collect()))
+            .unwrap();
+        assert!(store.bulk_keys.is_some(), "under the limit: keys in memory");
+        let s = store
+            .apply(&batch((30..70).map(|i| ev(i, 2)).collect()))
+            .unwrap();
+        assert_eq!((s.inserted, s.updated), (30, 10));
+        assert!(store.bulk_keys.is_none(), "past it: the index took over");
+        let s = store
+            .apply(&batch((60..80).map(|i| ev(i, 3)).collect()))
+            .unwrap();
+        assert_eq!((s.inserted, s.updated), (10, 10));
+        store.end_bulk().unwrap();
+        let rows: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 80);
+        let outputs: i64 = store
+            .conn
+            .query_row("SELECT sum(output) FROM events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(outputs, 30 + 2 * 30 + 3 * 20);
     }
 }

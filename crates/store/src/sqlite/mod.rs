@@ -42,10 +42,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0011_event_key_index.sql"),
 ];
 
-/// The indexes on `events` a bulk load defers (also created by migrations 1, 5 and 11);
-/// re-created on open in case a bulk load was interrupted.
-const SECONDARY_INDEXES: &str = "CREATE UNIQUE INDEX IF NOT EXISTS events_idh ON events(idh);
-    CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+/// The unique index on event keys (migration 11), which a bulk load may defer too.
+const KEY_INDEX: &str = "CREATE UNIQUE INDEX IF NOT EXISTS events_idh ON events(idh);";
+
+/// The other indexes on `events` a bulk load defers (also created by migrations 1, 5 and
+/// 11); re-created on open, with [`KEY_INDEX`], in case a bulk load was interrupted.
+const SECONDARY_INDEXES: &str = "CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
     CREATE INDEX IF NOT EXISTS events_session_ts ON events(session_key, ts);
     CREATE INDEX IF NOT EXISTS events_transcript_usage ON events(input, output, ts)
         WHERE kind = 'message.assistant' AND source <> 'otel';";
@@ -126,6 +128,7 @@ impl SqliteStore {
             bulk_keys: None,
         };
         store.migrate()?;
+        store.conn.execute_batch(KEY_INDEX)?;
         store.conn.execute_batch(SECONDARY_INDEXES)?;
         Ok(store)
     }
@@ -185,6 +188,15 @@ impl Store for SqliteStore {
                 // The transaction rolled back: forget the keys it had added.
                 *keys = keys::BulkKeys::load(&self.conn)?;
             }
+        }
+        if self
+            .bulk_keys
+            .as_ref()
+            .is_some_and(|k| k.len() > keys::BulkKeys::MAX)
+        {
+            // Memory stays bounded on a very large history: the index takes over.
+            self.bulk_keys = None;
+            self.conn.execute_batch(KEY_INDEX)?;
         }
         applied
     }
@@ -268,6 +280,7 @@ impl Store for SqliteStore {
 
     fn end_bulk(&mut self) -> Result<()> {
         self.bulk_keys = None;
+        self.conn.execute_batch(KEY_INDEX)?;
         self.conn.execute_batch(SECONDARY_INDEXES)?;
         if self.path.is_some() {
             try_journal_mode(&self.conn, "WAL")?;
