@@ -739,6 +739,15 @@ fn a_bulk_load_stores_what_plain_transactions_store() {
     // memory: duplicates, larger copies and replaced copies must come out the same.
     let mut bulk = open(&dir.path().join("bulk.db"));
     bulk.begin_bulk().expect("begin bulk");
+    let key_index: i64 = rusqlite::Connection::open(dir.path().join("bulk.db"))
+        .expect("open")
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'events_idh'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("query");
+    assert_eq!(key_index, 0, "the load checks keys in memory");
     apply_all(&mut bulk, &batches);
     bulk.end_bulk().expect("end bulk");
     let content = |s: &SqliteStore| -> Vec<String> {

@@ -481,3 +481,100 @@ fn a_schema_10_store_moves_key_uniqueness_to_a_named_index() {
         "text index holds"
     );
 }
+
+/// A store on a new file, then `sql` run on the file by another connection.
+fn open_then_run(sql: &str) -> (tempfile::TempDir, std::path::PathBuf, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = SqliteStore::open(&path).unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(sql)
+        .unwrap();
+    (dir, path, store)
+}
+
+fn key_index_count(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'events_idh'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn two_bulk_loads_at_once_store_each_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let ev = |id: &str, input| usage_event(id, 1_000, input, 1, 0.1, Merge::KeepLargestUsage);
+    let mut a = SqliteStore::open(&path).unwrap();
+    a.begin_bulk().unwrap();
+    assert_eq!(key_index_count(&path), 0);
+    a.apply(&batch(vec![ev("x", 1)])).unwrap();
+    // A second first import starts before the first has finished, and is alone too
+    // while the first sits between two transactions.
+    let mut b = SqliteStore::open(&path).unwrap();
+    b.begin_bulk().unwrap();
+    b.apply(&batch(vec![ev("x", 1), ev("y", 2)])).unwrap();
+    a.apply(&batch(vec![ev("y", 5), ev("z", 1)])).unwrap();
+    b.apply(&batch(vec![ev("z", 1), ev("w", 1)])).unwrap();
+    a.end_bulk().unwrap();
+    b.end_bulk().unwrap();
+    drop((a, b));
+    let store = SqliteStore::open(&path).expect("the store opens: no duplicate keys");
+    let rows: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 4);
+    assert_eq!(totals(&store).0, 1 + 5 + 1 + 1);
+}
+
+#[test]
+fn a_bulk_load_meets_a_copy_replaced_by_another_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let ev = |id: &str, input| usage_event(id, 1_000, input, 1, 0.1, Merge::KeepLargestUsage);
+    let mut loader = SqliteStore::open(&path).unwrap();
+    loader.begin_bulk().unwrap();
+    loader.apply(&batch(vec![ev("a", 1), ev("b", 1)])).unwrap();
+    // Another connection replaces `a` (a new row, a new seq) ...
+    let mut other = SqliteStore::open(&path).unwrap();
+    assert_eq!(other.apply(&batch(vec![ev("a", 3)])).unwrap().updated, 1);
+    // ... and the load's better copy still replaces that one.
+    let s = loader.apply(&batch(vec![ev("a", 10)])).unwrap();
+    assert_eq!((s.inserted, s.updated), (0, 1));
+    loader.end_bulk().unwrap();
+    assert_eq!(totals(&loader).0, 10 + 1);
+}
+
+#[test]
+fn a_failed_bulk_transaction_forgets_its_keys() {
+    let ev = |id: &str| usage_event(id, 1_000, 1, 1, 0.1, Merge::KeepFirst);
+    let (_dir, _, mut store) = open_then_run(
+        "CREATE TRIGGER refuse_boom BEFORE INSERT ON events WHEN NEW.id = 'boom'
+         BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+    );
+    store.begin_bulk().unwrap();
+    assert!(store.apply(&batch(vec![ev("a"), ev("boom")])).is_err());
+    let s = store.apply(&batch(vec![ev("a")])).unwrap();
+    assert_eq!(
+        s.inserted, 1,
+        "the rolled-back insert of `a` is not taken as stored"
+    );
+    store.end_bulk().unwrap();
+    assert_eq!(totals(&store).3, 1);
+}
+
+#[test]
+fn a_writer_that_finds_the_key_index_missing_builds_it_first() {
+    let ev = |id: &str| usage_event(id, 1_000, 1, 1, 0.1, Merge::KeepFirst);
+    // Dropped after this store opened (as a bulk load elsewhere would).
+    let (_dir, path, mut store) = open_then_run("DROP INDEX events_idh");
+    assert_eq!(store.apply(&batch(vec![ev("a")])).unwrap().inserted, 1);
+    assert_eq!(store.apply(&batch(vec![ev("a")])).unwrap().inserted, 0);
+    assert_eq!(key_index_count(&path), 1);
+}

@@ -81,10 +81,26 @@ pub(super) fn rekey(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The unique index on event keys (migration 11), which a bulk load may defer.
+pub(super) const KEY_INDEX: &str = "CREATE UNIQUE INDEX IF NOT EXISTS events_idh ON events(idh);";
+
+/// Make sure the unique index on event keys exists (a no-op, and no write, when it does).
+pub(super) fn ensure_key_index(conn: &Connection) -> Result<()> {
+    conn.execute_batch(KEY_INDEX)?;
+    Ok(())
+}
+
 /// The event keys of a bulk load and the `seq` of the row holding each, kept in memory
-/// while the unique index `events_idh` is dropped (see `begin_bulk`).
+/// while the unique index `events_idh` is dropped (see `begin_bulk`). They stand in for
+/// the index only as long as no other connection has committed since they were read
+/// ([`BulkKeys::current`]).
 #[derive(Default)]
-pub(super) struct BulkKeys(HashMap<[u8; 16], i64, BuildHasherDefault<KeyHasher>>);
+pub(super) struct BulkKeys {
+    seqs: HashMap<[u8; 16], i64, BuildHasherDefault<KeyHasher>>,
+    /// `PRAGMA data_version` when the keys were read: it changes when another
+    /// connection commits, never for this connection's own commits.
+    data_version: i64,
+}
 
 impl BulkKeys {
     /// Keys held at most (about 26 MB of table): past that the unique index is built and
@@ -94,34 +110,55 @@ impl BulkKeys {
     #[cfg(test)]
     pub(super) const MAX: usize = 50;
 
-    /// Keys held.
-    pub(super) fn len(&self) -> usize {
-        self.0.len()
+    /// Drop the unique index and read the stored keys, in one write transaction.
+    pub(super) fn take_over(conn: &mut Connection) -> Result<BulkKeys> {
+        let tx = Transaction::new(conn, rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch("DROP INDEX IF EXISTS events_idh;")?;
+        let keys = BulkKeys::read(&tx)?;
+        tx.commit()?;
+        Ok(keys)
     }
 
-    /// The keys already stored (none, for the empty store a bulk load starts from).
-    pub(super) fn load(conn: &Connection) -> Result<BulkKeys> {
-        let mut keys = BulkKeys::default();
-        let mut stmt = conn.prepare("SELECT idh, seq FROM events")?;
+    fn read(tx: &Transaction<'_>) -> Result<BulkKeys> {
+        let mut keys = BulkKeys {
+            data_version: data_version(tx)?,
+            ..BulkKeys::default()
+        };
+        let mut stmt = tx.prepare("SELECT idh, seq FROM events")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let idh: Vec<u8> = r.get(0)?;
             if let Ok(k) = <[u8; 16]>::try_from(idh.as_slice()) {
-                keys.0.insert(k, r.get(1)?);
+                keys.seqs.insert(k, r.get(1)?);
             }
         }
         Ok(keys)
     }
 
+    /// True when no other connection has committed since the keys were read, so they
+    /// are still all the stored keys. Call inside the write transaction that uses them.
+    pub(super) fn current(&self, tx: &Transaction<'_>) -> Result<bool> {
+        Ok(data_version(tx)? == self.data_version)
+    }
+
     /// The `seq` of the row holding `key`.
     pub(super) fn get(&self, key: &[u8; 16]) -> Option<i64> {
-        self.0.get(key).copied()
+        self.seqs.get(key).copied()
     }
 
     /// `key` is now held by row `seq`.
     pub(super) fn insert(&mut self, key: [u8; 16], seq: i64) {
-        self.0.insert(key, seq);
+        self.seqs.insert(key, seq);
     }
+
+    /// Keys held.
+    pub(super) fn len(&self) -> usize {
+        self.seqs.len()
+    }
+}
+
+fn data_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
 }
 
 /// Event keys are hashes already: the map folds their bytes rather than hash them again.

@@ -42,11 +42,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0011_event_key_index.sql"),
 ];
 
-/// The unique index on event keys (migration 11), which a bulk load may defer too.
-const KEY_INDEX: &str = "CREATE UNIQUE INDEX IF NOT EXISTS events_idh ON events(idh);";
-
 /// The other indexes on `events` a bulk load defers (also created by migrations 1, 5 and
-/// 11); re-created on open, with [`KEY_INDEX`], in case a bulk load was interrupted.
+/// 11); re-created on open, with the key index, in case a bulk load was interrupted.
 const SECONDARY_INDEXES: &str = "CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
     CREATE INDEX IF NOT EXISTS events_session_ts ON events(session_key, ts);
     CREATE INDEX IF NOT EXISTS events_transcript_usage ON events(input, output, ts)
@@ -128,7 +125,7 @@ impl SqliteStore {
             bulk_keys: None,
         };
         store.migrate()?;
-        store.conn.execute_batch(KEY_INDEX)?;
+        keys::ensure_key_index(&store.conn)?;
         store.conn.execute_batch(SECONDARY_INDEXES)?;
         Ok(store)
     }
@@ -168,8 +165,17 @@ impl SqliteStore {
         }
         if rewritten {
             // The old table's pages are free now: give them back rather than leave the
-            // file at twice its size.
-            self.conn.execute_batch("VACUUM;")?;
+            // file at twice its size. Only space is at stake, so a refusal (the store in
+            // use, the disk full) is a warning.
+            match self
+                .conn
+                .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+            {
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not compact the store after the upgrade")
+                }
+            }
         }
         Ok(())
     }
@@ -183,22 +189,34 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn apply(&mut self, batch: &Batch) -> Result<ApplyStats> {
         let applied = write::apply(&mut self.conn, batch, self.bulk_keys.as_mut());
-        if applied.is_err() {
-            if let Some(keys) = self.bulk_keys.as_mut() {
-                // The transaction rolled back: forget the keys it had added.
-                *keys = keys::BulkKeys::load(&self.conn)?;
+        match applied {
+            Ok((stats, keys_current)) => {
+                if !keys_current {
+                    // Another connection wrote: the index is back and checks keys from now on.
+                    self.bulk_keys = None;
+                }
+                if self
+                    .bulk_keys
+                    .as_ref()
+                    .is_some_and(|k| k.len() > keys::BulkKeys::MAX)
+                {
+                    // Memory stays bounded on a very large history: the index takes over.
+                    match keys::ensure_key_index(&self.conn) {
+                        Ok(()) => self.bulk_keys = None,
+                        Err(e) => tracing::warn!(error = %e, "key index not built yet"),
+                    }
+                }
+                Ok(stats)
+            }
+            Err(e) => {
+                if self.bulk_keys.take().is_some() {
+                    // The transaction rolled back; rather than mend the keys in memory, let
+                    // the index check keys from now on.
+                    keys::ensure_key_index(&self.conn)?;
+                }
+                Err(e)
             }
         }
-        if self
-            .bulk_keys
-            .as_ref()
-            .is_some_and(|k| k.len() > keys::BulkKeys::MAX)
-        {
-            // Memory stays bounded on a very large history: the index takes over.
-            self.bulk_keys = None;
-            self.conn.execute_batch(KEY_INDEX)?;
-        }
-        applied
     }
 
     fn cursor(&self, source_id: &str) -> Result<Option<String>> {
@@ -268,19 +286,18 @@ impl Store for SqliteStore {
              PRAGMA wal_autocheckpoint = 16384;",
         )?;
         // Alone, the unique index on event keys goes too and keys are checked in memory.
-        // Nobody else can write events without it: a connection opened from now on builds
-        // it again in `open` before it can write (and the load then meets its rows there).
+        // Every other writer makes sure of the index in its own write transaction before
+        // it writes an event, and the load's transactions use the keys in memory only
+        // while nobody else has committed since they were read (`BulkKeys::current`).
         if alone {
-            self.conn
-                .execute_batch("DROP INDEX IF EXISTS events_idh;")?;
-            self.bulk_keys = Some(keys::BulkKeys::load(&self.conn)?);
+            self.bulk_keys = Some(keys::BulkKeys::take_over(&mut self.conn)?);
         }
         Ok(())
     }
 
     fn end_bulk(&mut self) -> Result<()> {
+        keys::ensure_key_index(&self.conn)?;
         self.bulk_keys = None;
-        self.conn.execute_batch(KEY_INDEX)?;
         self.conn.execute_batch(SECONDARY_INDEXES)?;
         if self.path.is_some() {
             try_journal_mode(&self.conn, "WAL")?;
@@ -305,6 +322,7 @@ impl Store for SqliteStore {
     fn apply_telemetry(&mut self, t: &Telemetry) -> Result<TelemetryStats> {
         let tx =
             rusqlite::Transaction::new(&mut self.conn, rusqlite::TransactionBehavior::Immediate)?;
+        keys::ensure_key_index(&tx)?;
         let mut rollups = rollup::Rollups::default();
         let stats = telemetry::apply(&tx, t, &mut rollups)?;
         rollups.flush(&tx)?;

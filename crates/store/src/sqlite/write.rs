@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use clawscope_core::{Event, Merge};
 
-use super::keys::{event_key, BulkKeys};
+use super::keys::{ensure_key_index, event_key, BulkKeys};
 use super::read::{event_from_row, EVENT_COLUMNS};
 use super::rollup::Rollups;
 use crate::{ApplyStats, Batch, Result};
@@ -28,7 +28,10 @@ fn fingerprint(ev: &Event) -> i64 {
     }
 }
 
-pub(super) const INSERT_SQL: &str = "INSERT INTO events (idh, id, ts, kind, source, gateway, agent, project, session_key,
+/// The insert of an event, with the conflict clause it ends with.
+macro_rules! insert_event_sql {
+    ($on_conflict:literal) => {
+        concat!("INSERT INTO events (idh, id, ts, kind, source, gateway, agent, project, session_key,
     session_id, parent_session_key, channel, run_id, message_id, request_id, provider, model, api,
     input, output, cache_read, cache_write, cache_write_1h, reasoning, context_used, context_max,
     start_ms, end_ms, duration_ms, ttft_ms, tool_name, tool_call_id, tool_args, tool_result, tool_is_error,
@@ -37,7 +40,18 @@ pub(super) const INSERT_SQL: &str = "INSERT INTO events (idh, id, ts, kind, sour
   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
     ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42,
     ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?50, ?51, ?52)
-  ON CONFLICT DO NOTHING";
+  ", $on_conflict)
+    };
+}
+
+/// Insert an event unless its key is stored. Names its conflict target, so it cannot
+/// even be prepared while the unique index is missing: a writer never inserts a
+/// duplicate key unnoticed.
+pub(super) const INSERT_SQL: &str = insert_event_sql!("ON CONFLICT (idh) DO NOTHING");
+
+/// The insert of a bulk load that holds the keys in memory: without the index it
+/// inserts; with it (built back by another connection) it skips a stored key.
+const BULK_INSERT_SQL: &str = insert_event_sql!("ON CONFLICT DO NOTHING");
 
 /// Bind every column of `ev` in INSERT_SQL order and run `stmt`.
 pub(super) fn exec_event(
@@ -109,10 +123,10 @@ pub(super) fn exec_event(
 /// The stored copy of an event (its seq, content and fingerprint), found by key or by seq.
 fn stored(tx: &Transaction<'_>, at: Stored<'_>) -> Result<Option<(i64, Event, i64)>> {
     let by = match at {
-        Stored::Key(_) => "idh",
-        Stored::Seq(_) => "seq",
+        Stored::Key(_) => "idh = ?1",
+        Stored::Seq(..) => "seq = ?1 AND idh = ?2",
     };
-    let sql = format!("SELECT seq, fp, {EVENT_COLUMNS} FROM events WHERE {by} = ?1");
+    let sql = format!("SELECT seq, fp, {EVENT_COLUMNS} FROM events WHERE {by}");
     let mut stmt = tx.prepare_cached(&sql)?;
     let read = |r: &Row<'_>| {
         Ok((
@@ -123,34 +137,52 @@ fn stored(tx: &Transaction<'_>, at: Stored<'_>) -> Result<Option<(i64, Event, i6
     };
     let row = match at {
         Stored::Key(idh) => stmt.query_row([&idh[..]], read),
-        Stored::Seq(seq) => stmt.query_row([seq], read),
+        Stored::Seq(seq, idh) => stmt.query_row(params![seq, &idh[..]], read),
     };
-    Ok(row.optional()?)
+    match (row.optional()?, at) {
+        // A seq that no longer holds the key (it should not happen): look the key up.
+        (None, Stored::Seq(_, idh)) => stored(tx, Stored::Key(idh)),
+        (row, _) => Ok(row),
+    }
 }
 
-/// Where [`stored`] looks.
+/// Where [`stored`] looks: by key, or by the seq the bulk keys give for a key.
 #[derive(Clone, Copy)]
 enum Stored<'a> {
     Key(&'a [u8; 16]),
-    Seq(i64),
+    Seq(i64, &'a [u8; 16]),
 }
 
 /// Apply `batch` in one IMMEDIATE transaction. During a bulk load `keys` holds the
-/// stored event keys in place of the unique index (which may come back mid-load, built
-/// by another connection's open: an insert it refuses is then looked up by key).
+/// stored event keys in place of the unique index; the flag returned is false when they
+/// were found out of date (another connection wrote) and the index took over.
 pub(super) fn apply(
     conn: &mut Connection,
     batch: &Batch,
-    mut keys: Option<&mut BulkKeys>,
-) -> Result<ApplyStats> {
+    keys: Option<&mut BulkKeys>,
+) -> Result<(ApplyStats, bool)> {
     let tx = Transaction::new(conn, rusqlite::TransactionBehavior::Immediate)?;
+    // Keys in memory stand in for the unique index only while nobody else has written
+    // since they were read; otherwise (or outside a bulk load) the index checks them.
+    let mut keys = match keys {
+        Some(k) if k.current(&tx)? => Some(k),
+        _ => None,
+    };
+    let keys_current = keys.is_some();
+    if keys.is_none() {
+        ensure_key_index(&tx)?;
+    }
     let mut stats = ApplyStats::default();
     let mut rollups = Rollups::default();
     // Usage first stored from OTLP spans is superseded by its transcript copy.
     let spans_hold_usage: bool =
         tx.query_row("SELECT EXISTS (SELECT 1 FROM otel_usage)", [], |r| r.get(0))?;
     {
-        let mut insert = tx.prepare_cached(INSERT_SQL)?;
+        let mut insert = tx.prepare_cached(if keys.is_some() {
+            BULK_INSERT_SQL
+        } else {
+            INSERT_SQL
+        })?;
         for ev in &batch.events {
             let idh = event_key(&ev.id);
             let fp = fingerprint(ev);
@@ -170,7 +202,7 @@ pub(super) fn apply(
                 stats.unchanged += 1;
                 continue;
             }
-            let at = known.map_or(Stored::Key(&idh), Stored::Seq);
+            let at = known.map_or(Stored::Key(&idh), |seq| Stored::Seq(seq, &idh));
             let Some((seq, old, old_fp)) = stored(&tx, at)? else {
                 stats.unchanged += 1;
                 continue;
@@ -207,7 +239,7 @@ pub(super) fn apply(
     }
     rollups.flush(&tx)?;
     tx.commit()?;
-    Ok(stats)
+    Ok((stats, keys_current))
 }
 
 fn upsert_sessions(tx: &Transaction<'_>, batch: &Batch) -> Result<()> {
