@@ -554,12 +554,18 @@ fn a_bulk_load_meets_a_copy_replaced_by_another_connection() {
 #[test]
 fn a_failed_bulk_transaction_forgets_its_keys() {
     let ev = |id: &str| usage_event(id, 1_000, 1, 1, 0.1, Merge::KeepFirst);
-    let (_dir, _, mut store) = open_then_run(
+    let (_dir, path, mut store) = open_then_run(
         "CREATE TRIGGER refuse_boom BEFORE INSERT ON events WHEN NEW.id = 'boom'
          BEGIN SELECT RAISE(ABORT, 'refused'); END;",
     );
     store.begin_bulk().unwrap();
+    assert_eq!(key_index_count(&path), 0);
     assert!(store.apply(&batch(vec![ev("a"), ev("boom")])).is_err());
+    assert_eq!(
+        key_index_count(&path),
+        1,
+        "the index checks keys from now on"
+    );
     let s = store.apply(&batch(vec![ev("a")])).unwrap();
     assert_eq!(
         s.inserted, 1,

@@ -148,7 +148,15 @@ impl SqliteStore {
         }
         let mut rewritten = false;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            let tx = self.conn.transaction()?;
+            let tx = rusqlite::Transaction::new(
+                &mut self.conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )?;
+            // Another process opening the store at the same moment may have run it.
+            let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if now > i as i64 {
+                continue;
+            }
             if i + 1 == keys::INDEX_MIGRATION {
                 rewritten = keys::warn_rewrite(&tx)?;
             }
@@ -211,8 +219,11 @@ impl Store for SqliteStore {
             Err(e) => {
                 if self.bulk_keys.take().is_some() {
                     // The transaction rolled back; rather than mend the keys in memory, let
-                    // the index check keys from now on.
-                    keys::ensure_key_index(&self.conn)?;
+                    // the index check keys from now on (the next apply builds it if this
+                    // cannot: the error to report is the first one).
+                    if let Err(b) = keys::ensure_key_index(&self.conn) {
+                        tracing::warn!(error = %b, "key index not built yet");
+                    }
                 }
                 Err(e)
             }
@@ -286,9 +297,11 @@ impl Store for SqliteStore {
              PRAGMA wal_autocheckpoint = 16384;",
         )?;
         // Alone, the unique index on event keys goes too and keys are checked in memory.
-        // Every other writer makes sure of the index in its own write transaction before
-        // it writes an event, and the load's transactions use the keys in memory only
-        // while nobody else has committed since they were read (`BulkKeys::current`).
+        // "Alone" is only likely (a file already in rollback mode switches with others
+        // open); what makes it safe: every other writer makes sure of the index in its own
+        // write transaction before it writes an event, and the load's transactions use the
+        // keys in memory only while nobody else has committed since they were read
+        // (`BulkKeys::current`).
         if alone {
             self.bulk_keys = Some(keys::BulkKeys::take_over(&mut self.conn)?);
         }

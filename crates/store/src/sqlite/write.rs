@@ -204,7 +204,16 @@ pub(super) fn apply(
             }
             let at = known.map_or(Stored::Key(&idh), |seq| Stored::Seq(seq, &idh));
             let Some((seq, old, old_fp)) = stored(&tx, at)? else {
-                stats.unchanged += 1;
+                if known.is_some() && exec_event(&mut insert, &idh, ev, fp)? == 1 {
+                    // The keys in memory named a row since deleted (superseded): store it.
+                    if let Some(k) = keys.as_deref_mut() {
+                        k.insert(idh, tx.last_insert_rowid());
+                    }
+                    stats.inserted += 1;
+                    rollups.add(ev, 1);
+                } else {
+                    stats.unchanged += 1;
+                }
                 continue;
             };
             let replace = match ev.merge {
