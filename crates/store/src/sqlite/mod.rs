@@ -175,14 +175,11 @@ impl SqliteStore {
             // The old table's pages are free now: give them back rather than leave the
             // file at twice its size. Only space is at stake, so a refusal (the store in
             // use, the disk full) is a warning.
-            match self
+            if let Err(e) = self
                 .conn
                 .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
             {
-                Ok(()) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not compact the store after the upgrade")
-                }
+                tracing::warn!(error = %e, "could not compact the store after the upgrade");
             }
         }
         Ok(())
@@ -199,20 +196,16 @@ impl Store for SqliteStore {
         let applied = write::apply(&mut self.conn, batch, self.bulk_keys.as_mut());
         match applied {
             Ok((stats, keys_current)) => {
-                if !keys_current {
-                    // Another connection wrote: the index is back and checks keys from now on.
-                    self.bulk_keys = None;
-                }
-                if self
-                    .bulk_keys
-                    .as_ref()
-                    .is_some_and(|k| k.len() > keys::BulkKeys::MAX)
+                // Another connection wrote (the index is back), or memory would grow past
+                // its bound on a very large history: the index checks keys from now on
+                // (an apply without keys builds it first, in its own transaction).
+                if !keys_current
+                    || self
+                        .bulk_keys
+                        .as_ref()
+                        .is_some_and(|k| k.len() > keys::BulkKeys::MAX)
                 {
-                    // Memory stays bounded on a very large history: the index takes over.
-                    match keys::ensure_key_index(&self.conn) {
-                        Ok(()) => self.bulk_keys = None,
-                        Err(e) => tracing::warn!(error = %e, "key index not built yet"),
-                    }
+                    self.bulk_keys = None;
                 }
                 Ok(stats)
             }

@@ -123,10 +123,10 @@ pub(super) fn exec_event(
 /// The stored copy of an event (its seq, content and fingerprint), found by key or by seq.
 fn stored(tx: &Transaction<'_>, at: Stored<'_>) -> Result<Option<(i64, Event, i64)>> {
     let by = match at {
-        Stored::Key(_) => "idh = ?1",
-        Stored::Seq(..) => "seq = ?1 AND idh = ?2",
+        Stored::Key(_) => "idh",
+        Stored::Seq(_) => "seq",
     };
-    let sql = format!("SELECT seq, fp, {EVENT_COLUMNS} FROM events WHERE {by}");
+    let sql = format!("SELECT seq, fp, {EVENT_COLUMNS} FROM events WHERE {by} = ?1");
     let mut stmt = tx.prepare_cached(&sql)?;
     let read = |r: &Row<'_>| {
         Ok((
@@ -137,20 +137,43 @@ fn stored(tx: &Transaction<'_>, at: Stored<'_>) -> Result<Option<(i64, Event, i6
     };
     let row = match at {
         Stored::Key(idh) => stmt.query_row([&idh[..]], read),
-        Stored::Seq(seq, idh) => stmt.query_row(params![seq, &idh[..]], read),
+        Stored::Seq(seq) => stmt.query_row([seq], read),
     };
-    match (row.optional()?, at) {
-        // A seq that no longer holds the key (it should not happen): look the key up.
-        (None, Stored::Seq(_, idh)) => stored(tx, Stored::Key(idh)),
-        (row, _) => Ok(row),
-    }
+    Ok(row.optional()?)
 }
 
 /// Where [`stored`] looks: by key, or by the seq the bulk keys give for a key.
 #[derive(Clone, Copy)]
 enum Stored<'a> {
     Key(&'a [u8; 16]),
-    Seq(i64, &'a [u8; 16]),
+    Seq(i64),
+}
+
+/// The `seq` the bulk keys give for `idh`, if that row still holds it (a row can be
+/// deleted under them, superseded by its transcript copy).
+fn known_seq(tx: &Transaction<'_>, keys: Option<&BulkKeys>, idh: &[u8; 16]) -> Result<Option<i64>> {
+    let Some(seq) = keys.and_then(|k| k.get(idh)) else {
+        return Ok(None);
+    };
+    let mut stmt = tx.prepare_cached("SELECT 1 FROM events WHERE seq = ?1 AND idh = ?2")?;
+    Ok(stmt.exists(params![seq, &idh[..]])?.then_some(seq))
+}
+
+/// Insert `ev` with `insert` (see [`exec_event`]); true when it was stored, and then
+/// its key is noted in `keys`.
+fn insert_event(
+    tx: &Transaction<'_>,
+    insert: &mut rusqlite::CachedStatement<'_>,
+    idh: &[u8; 16],
+    ev: &Event,
+    fp: i64,
+    keys: Option<&mut BulkKeys>,
+) -> Result<bool> {
+    let stored = exec_event(insert, idh, ev, fp)? == 1;
+    if let (true, Some(k)) = (stored, keys) {
+        k.insert(*idh, tx.last_insert_rowid());
+    }
+    Ok(stored)
 }
 
 /// Apply `batch` in one IMMEDIATE transaction. During a bulk load `keys` holds the
@@ -186,11 +209,9 @@ pub(super) fn apply(
         for ev in &batch.events {
             let idh = event_key(&ev.id);
             let fp = fingerprint(ev);
-            let known = keys.as_deref().and_then(|k| k.get(&idh));
-            if known.is_none() && exec_event(&mut insert, &idh, ev, fp)? == 1 {
-                if let Some(k) = keys.as_deref_mut() {
-                    k.insert(idh, tx.last_insert_rowid());
-                }
+            let known = known_seq(&tx, keys.as_deref(), &idh)?;
+            if known.is_none() && insert_event(&tx, &mut insert, &idh, ev, fp, keys.as_deref_mut())?
+            {
                 stats.inserted += 1;
                 rollups.add(ev, 1);
                 if spans_hold_usage {
@@ -202,18 +223,9 @@ pub(super) fn apply(
                 stats.unchanged += 1;
                 continue;
             }
-            let at = known.map_or(Stored::Key(&idh), |seq| Stored::Seq(seq, &idh));
+            let at = known.map_or(Stored::Key(&idh), Stored::Seq);
             let Some((seq, old, old_fp)) = stored(&tx, at)? else {
-                if known.is_some() && exec_event(&mut insert, &idh, ev, fp)? == 1 {
-                    // The keys in memory named a row since deleted (superseded): store it.
-                    if let Some(k) = keys.as_deref_mut() {
-                        k.insert(idh, tx.last_insert_rowid());
-                    }
-                    stats.inserted += 1;
-                    rollups.add(ev, 1);
-                } else {
-                    stats.unchanged += 1;
-                }
+                stats.unchanged += 1;
                 continue;
             };
             let replace = match ev.merge {
@@ -226,10 +238,7 @@ pub(super) fn apply(
             }
             // The new copy gets a new sequence number, so followers of the store see the change.
             tx.execute("DELETE FROM events WHERE seq = ?1", [seq])?;
-            exec_event(&mut insert, &idh, ev, fp)?;
-            if let Some(k) = keys.as_deref_mut() {
-                k.insert(idh, tx.last_insert_rowid());
-            }
+            insert_event(&tx, &mut insert, &idh, ev, fp, keys.as_deref_mut())?;
             rollups.add(&old, -1);
             rollups.add(ev, 1);
             stats.updated += 1;
