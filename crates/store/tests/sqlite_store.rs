@@ -212,14 +212,7 @@ fn interrupted_bulk_load_gets_its_indexes_back_on_open() {
         "wal",
         "open puts the store back in WAL"
     );
-    let n: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'index'
-             AND name IN ('events_ts', 'events_session_ts', 'events_idh')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let n = indexes_present(&path, &["events_ts", "events_session_ts", "events_idh"]);
     assert_eq!(n, 3);
     assert_eq!(
         store
@@ -323,14 +316,10 @@ fn bulk_load_uses_a_rollback_journal_and_ends_in_wal() {
     store.end_bulk().unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
     assert_eq!(journal_mode(&raw), "wal");
-    let indexes: i64 = raw
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'index'
-             AND name IN ('events_ts', 'events_session_ts', 'events_transcript_usage')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let indexes = indexes_present(
+        &path,
+        &["events_ts", "events_session_ts", "events_transcript_usage"],
+    );
     assert_eq!(indexes, 3);
     assert_eq!(count(&raw), 3);
 }
@@ -379,22 +368,18 @@ fn a_store_opened_during_a_bulk_load_gets_the_key_index_and_the_load_meets_its_r
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     let ev = |id: &str, input| usage_event(id, 1_000, input, 1, 0.1, Merge::KeepLargestUsage);
-    let key_index = |c: &rusqlite::Connection| -> i64 {
-        c.query_row(
-            "SELECT count(*) FROM sqlite_master WHERE name = 'events_idh'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
-    };
     let mut store = SqliteStore::open(&path).unwrap();
     store.begin_bulk().unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
-    assert_eq!(key_index(&raw), 0, "alone, the load drops the key index");
+    assert_eq!(
+        key_index_count(&path),
+        0,
+        "alone, the load drops the key index"
+    );
     store.apply(&batch(vec![ev("a", 1)])).unwrap();
     // Another process opens the store and writes before the load reaches the same ids.
     let mut other = SqliteStore::open(&path).unwrap();
-    assert_eq!(key_index(&raw), 1, "open builds it again");
+    assert_eq!(key_index_count(&path), 1, "open builds it again");
     other.apply(&batch(vec![ev("x", 5), ev("a", 3)])).unwrap();
     let s = store.apply(&batch(vec![ev("x", 2), ev("a", 1)])).unwrap();
     assert_eq!((s.inserted, s.updated, s.unchanged), (0, 0, 2));
@@ -494,15 +479,20 @@ fn open_then_run(sql: &str) -> (tempfile::TempDir, std::path::PathBuf, SqliteSto
     (dir, path, store)
 }
 
+/// How many of the indexes `names` the store file at `path` has.
+fn indexes_present(path: &std::path::Path, names: &[&str]) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1")
+        .unwrap();
+    names
+        .iter()
+        .map(|n| stmt.query_row([n], |r| r.get::<_, i64>(0)).unwrap())
+        .sum()
+}
+
 fn key_index_count(path: &std::path::Path) -> i64 {
-    rusqlite::Connection::open(path)
-        .unwrap()
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE name = 'events_idh'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+    indexes_present(path, &["events_idh"])
 }
 
 #[test]
