@@ -767,33 +767,41 @@ fn a_bulk_load_stores_what_plain_transactions_store() {
     assert_eq!(content(&bulk), content(&plain));
 }
 
+/// Make the store at `path` one from before the dashboard rollups existed (schema 5).
+fn downgrade_to_schema_5(path: &Path) {
+    let conn = rusqlite::Connection::open(path).expect("raw open");
+    conn.execute_batch(
+        "DROP TABLE dash_tool; DROP TABLE dash_tool_latency; DROP TABLE dash_tool_error;
+         DROP TABLE dash_tool_pending; DROP TABLE dash_activity; DROP TABLE dash_flow;
+         DROP TABLE dash_session_model; DROP INDEX IF EXISTS events_tool_call;
+         DROP INDEX events_kind_cron_job; DROP INDEX events_kind_cron_run;
+         DROP INDEX events_kind_task_run; DROP INDEX events_kind_log;
+         DROP TABLE alerts; DROP TABLE alert_silences; DROP TABLE alert_deliveries;
+         DROP TABLE alert_actions; DROP TABLE alert_rules;
+         DELETE FROM store_meta WHERE key = 'alerts_seq';
+         PRAGMA user_version = 5;",
+    )
+    .expect("downgrade");
+}
+
+/// A store at `path` holding `batches`, and a schema-5 copy of it at `old`.
+fn store_and_old_copy(path: &Path, old: &Path, batches: &[Batch]) -> SqliteStore {
+    let mut incremental = open(path);
+    apply_all(&mut incremental, batches);
+    {
+        let mut copy = open(old);
+        apply_all(&mut copy, batches);
+    }
+    downgrade_to_schema_5(old);
+    incremental
+}
+
 #[test]
 fn migration_backfill_equals_incremental_writes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let batches = dataset(23);
     let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
-    let mut incremental = open(&a);
-    apply_all(&mut incremental, &batches);
-    {
-        let mut old = open(&b);
-        apply_all(&mut old, &batches);
-    }
-    // Make `b` a store from before the dashboard rollups existed.
-    {
-        let conn = rusqlite::Connection::open(&b).expect("raw open");
-        conn.execute_batch(
-            "DROP TABLE dash_tool; DROP TABLE dash_tool_latency; DROP TABLE dash_tool_error;
-             DROP TABLE dash_tool_pending; DROP TABLE dash_activity; DROP TABLE dash_flow;
-             DROP TABLE dash_session_model; DROP INDEX IF EXISTS events_tool_call;
-             DROP INDEX events_kind_cron_job; DROP INDEX events_kind_cron_run;
-             DROP INDEX events_kind_task_run; DROP INDEX events_kind_log;
-             DROP TABLE alerts; DROP TABLE alert_silences; DROP TABLE alert_deliveries;
-             DROP TABLE alert_actions; DROP TABLE alert_rules;
-             DELETE FROM store_meta WHERE key = 'alerts_seq';
-             PRAGMA user_version = 5;",
-        )
-        .expect("downgrade");
-    }
+    let incremental = store_and_old_copy(&a, &b, &batches);
     let upgraded = open(&b);
     assert_eq!(
         upgraded.stats().expect("stats").schema_version,
@@ -816,6 +824,42 @@ fn migration_backfill_equals_incremental_writes() {
     let kept = pending(&a);
     assert!(!kept.is_empty());
     assert_eq!(pending(&b), kept);
+}
+
+/// Several processes started together on an old store (a `serve` and a `report`, say)
+/// all open it, and each migration step (the backfill above all) runs once.
+#[test]
+fn openers_upgrading_one_old_store_at_once_run_each_step_once() {
+    const OPENERS: usize = 4;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let batches = dataset(29);
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let incremental = store_and_old_copy(&a, &b, &batches);
+    let start = std::sync::Barrier::new(OPENERS);
+    let opened: Vec<SqliteStore> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..OPENERS)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    SqliteStore::open(&b).expect("open during another's upgrade")
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("opener thread"))
+            .collect()
+    });
+    for store in &opened {
+        assert_eq!(
+            store.stats().expect("stats").schema_version,
+            SqliteStore::supported_version()
+        );
+    }
+    drop(opened);
+    let upgraded = open(&b);
+    assert_eq!(snapshot(&upgraded), snapshot(&incremental));
+    check_against_events(&upgraded);
 }
 
 fn usage(id: &str, ts: i64, tokens: u64, model: &str, error: bool) -> Event {
