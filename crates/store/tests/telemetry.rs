@@ -315,3 +315,28 @@ fn cumulative_counters_sum_to_their_increases_across_restarts_and_expire() {
         320.0
     );
 }
+
+/// A bulk load elsewhere may have dropped the unique index on event keys; telemetry
+/// that stores usage events builds it back before writing, so keys stay unique.
+#[test]
+fn telemetry_finding_the_key_index_missing_builds_it_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = SqliteStore::open(&path).unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch("DROP INDEX events_idh").unwrap();
+    let span = || spans(vec![usage_span("c1", "d1", None, T0, 700, 70)]);
+    let first = store.apply_telemetry(&span()).unwrap();
+    assert_eq!((first.spans, first.events), (1, 1));
+    let index: i64 = raw
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'events_idh'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(index, 1);
+    let again = store.apply_telemetry(&span()).unwrap();
+    assert_eq!((again.spans, again.events), (0, 0));
+    assert_eq!(total_tokens(&store), 770);
+}
