@@ -6,11 +6,11 @@
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use serde_json::json;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use clawscope_core::live::{LiveSession, Transient};
 use clawscope_core::query::StoredEvent;
@@ -120,7 +120,9 @@ impl Default for StreamLimits {
 #[derive(Debug)]
 pub struct Bus {
     tx: broadcast::Sender<Arc<Message>>,
-    last_seq: AtomicI64,
+    /// The highest sequence published; watched by subscribers that only need to know
+    /// that something was stored.
+    last_seq: watch::Sender<i64>,
     clients: AtomicUsize,
     sessions: RwLock<BTreeMap<String, LiveSession>>,
     /// Client limits the stream endpoints apply.
@@ -137,7 +139,7 @@ impl Bus {
         let (tx, _) = broadcast::channel(CAPACITY);
         Arc::new(Bus {
             tx,
-            last_seq: AtomicI64::new(0),
+            last_seq: watch::Sender::new(0),
             clients: AtomicUsize::new(0),
             sessions: RwLock::new(BTreeMap::new()),
             limits,
@@ -154,8 +156,12 @@ impl Bus {
         // The sequence moves first: a client that subscribes after the check below
         // starts after these events (it asked for "from now", or catches up from the
         // store), so skipping the rendering when nobody listens loses nothing.
-        for e in events {
-            self.last_seq.fetch_max(e.seq, Ordering::SeqCst);
+        if let Some(top) = events.iter().map(|e| e.seq).max() {
+            self.last_seq.send_if_modified(|seq| {
+                let moved = top > *seq;
+                *seq = (*seq).max(top);
+                moved
+            });
         }
         if self.tx.receiver_count() == 0 {
             return;
@@ -201,7 +207,14 @@ impl Bus {
 
     /// The highest sequence published so far.
     pub fn last_seq(&self) -> i64 {
-        self.last_seq.load(Ordering::SeqCst)
+        *self.last_seq.borrow()
+    }
+
+    /// Changes whenever newly stored events are published: for a subscriber that only
+    /// needs to know that something was stored (the alert engine's wake-up). Unlike
+    /// [`Bus::subscribe`] it does not make the bus render every event for it.
+    pub fn stored(&self) -> watch::Receiver<i64> {
+        self.last_seq.subscribe()
     }
 
     /// Take a client slot; `None` when the cap is reached. The slot is freed on drop.
@@ -313,6 +326,27 @@ mod tests {
             kinds: vec![],
         };
         assert!(!f.matches(&m1) && f.matches(&m2));
+    }
+
+    #[tokio::test]
+    async fn a_stored_watcher_is_told_of_new_events_without_rendering_them() {
+        let bus = Bus::new(StreamLimits::default());
+        let mut stored_rx = bus.stored();
+        bus.publish_events(&[
+            stored(4, EventKind::ToolCall, "a"),
+            stored(5, EventKind::ToolResult, "a"),
+        ]);
+        stored_rx.changed().await.expect("told of the new events");
+        assert_eq!(*stored_rx.borrow_and_update(), 5);
+        // Only stream subscribers get rendered messages: there are none.
+        assert_eq!(bus.tx.receiver_count(), 0);
+        // An older sequence (a late batch) does not move it back or wake anyone.
+        bus.publish_events(&[stored(3, EventKind::UserMessage, "a")]);
+        assert!(!stored_rx.has_changed().expect("bus alive"));
+        assert_eq!(bus.last_seq(), 5);
+        bus.publish_events(&[stored(9, EventKind::UserMessage, "b")]);
+        assert!(stored_rx.has_changed().expect("bus alive"));
+        assert_eq!(bus.last_seq(), 9);
     }
 
     #[test]

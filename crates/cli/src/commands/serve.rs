@@ -93,6 +93,9 @@ fn probe(status: Arc<RwLock<GatewayStatus>>) -> ProbeFn {
     })
 }
 
+/// Page cache of the alert engine's store connection (SQLite's own default).
+const ALERT_CACHE_KIB: u32 = 2_000;
+
 /// The alert service over its own store connection, or `None` when `[alerts]` is off.
 fn alert_service(
     ctx: &Ctx,
@@ -103,8 +106,12 @@ fn alert_service(
     if !alerts.enabled {
         return Ok(None);
     }
+    // The engine reads each new event once and small rollup ranges: SQLite's default
+    // page cache is plenty, where the store's default would hold ~24 MB more under load.
+    let store = ctx.open_store()?;
+    store.limit_cache(ALERT_CACHE_KIB)?;
     let service = AlertService::new(
-        Box::new(ctx.open_store()?),
+        Box::new(store),
         ServiceConfig {
             alerts,
             budget: ctx.config.budget.amounts(),
@@ -117,16 +124,13 @@ fn alert_service(
     Ok(Some(service))
 }
 
-/// Wake the alert engine when the writer publishes events.
+/// Wake the alert engine when the writer publishes events. It watches the published
+/// sequence rather than subscribing to the event feed, which would make the bus mask and
+/// render every event to JSON for a listener that reads none of it.
 async fn wake_on_events(bus: Arc<Bus>, wake: Arc<tokio::sync::Notify>) {
-    let mut rx = bus.subscribe();
-    loop {
-        match rx.recv().await {
-            Ok(m) if m.category == clawscope_bus::Category::Event => wake.notify_one(),
-            Ok(_) => {}
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => wake.notify_one(),
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        }
+    let mut stored = bus.stored();
+    while stored.changed().await.is_ok() {
+        wake.notify_one();
     }
 }
 

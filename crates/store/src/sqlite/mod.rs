@@ -185,6 +185,14 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Bound this connection's page cache to `kib` KiB (default: 24 MiB), for a
+    /// connection that mostly reads newly stored events once, such as a follower's.
+    pub fn limit_cache(&self, kib: u32) -> Result<()> {
+        self.conn
+            .pragma_update(None, "cache_size", -i64::from(kib))?;
+        Ok(())
+    }
+
     /// Where the store lives on disk, if it does.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
