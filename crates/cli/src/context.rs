@@ -239,8 +239,48 @@ impl Progress for ImportBar {
             b.inc(unit.size);
         }
     }
+    fn stage(&self, what: &str) {
+        if let Some(b) = &self.bar {
+            b.set_style(spinner_style());
+            b.set_message(what.to_string());
+            b.reset_elapsed();
+            b.enable_steady_tick(SPIN_TICK);
+        }
+    }
     fn finish(&self) {
         if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+const SPIN_TICK: std::time::Duration = std::time::Duration::from_millis(120);
+
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+/// A spinner with a message on stderr while a slow step runs (nothing when progress
+/// is off); cleared when dropped.
+pub struct Spinner(Option<ProgressBar>);
+
+impl Spinner {
+    /// Show `msg` when `show`.
+    pub fn new(show: bool, msg: &str) -> Spinner {
+        Spinner(show.then(|| {
+            let b = ProgressBar::new_spinner();
+            b.set_style(spinner_style());
+            b.set_message(msg.to_string());
+            b.enable_steady_tick(SPIN_TICK);
+            b
+        }))
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if let Some(b) = &self.0 {
             b.finish_and_clear();
         }
     }

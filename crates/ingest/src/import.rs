@@ -24,6 +24,9 @@ pub trait Progress: Sync {
     fn start(&self, _units: usize, _total_bytes: u64) {}
     /// One unit was applied.
     fn unit_done(&self, _unit: &Unit) {}
+    /// Every unit is read and a slower closing step runs (the index builds that end a
+    /// large first import); `finish` follows.
+    fn stage(&self, _what: &str) {}
     /// All done.
     fn finish(&self) {}
 }
@@ -230,12 +233,17 @@ fn run(
         acc.flush(store, &mut report)?;
         Ok(())
     });
-    progress.finish();
-    if bulk {
+    let ended = if bulk {
+        progress.stage(BULK_END_STAGE);
         let t = Instant::now();
-        store.end_bulk()?;
+        let ended = store.end_bulk();
         report.store_ms += t.elapsed().as_millis() as u64;
-    }
+        ended
+    } else {
+        Ok(())
+    };
+    progress.finish();
+    ended?;
     result?;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
@@ -244,6 +252,9 @@ fn run(
 fn source_name(s: SourceKind) -> &'static str {
     s.as_str()
 }
+
+/// What [`Progress::stage`] is told while a bulk load builds its indexes.
+pub const BULK_END_STAGE: &str = "building the store's indexes";
 
 /// Input size above which a first import into an empty store runs in bulk mode.
 const BULK_BYTES: u64 = 64 * 1024 * 1024;
@@ -335,5 +346,89 @@ impl Accumulator {
         r.updated += s.updated;
         r.unchanged += s.unchanged;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    use clawscope_store::SqliteStore;
+
+    use super::*;
+    use crate::discover::{plan, Roots, SourceSelect};
+
+    /// Records what an import tells its progress sink.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl Progress for Recorder {
+        fn stage(&self, what: &str) {
+            self.0
+                .lock()
+                .expect("recorder")
+                .push(format!("stage: {what}"));
+        }
+        fn finish(&self) {
+            self.0.lock().expect("recorder").push("finish".into());
+        }
+    }
+
+    /// A Claude Code root holding one transcript of a bit more than `bytes`: a few usage
+    /// lines among long lines without usage (skipped by the byte pre-filter).
+    fn claude_root(bytes: usize) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let project = dir.path().join("projects").join("-home-dev-x");
+        std::fs::create_dir_all(&project).expect("mkdir");
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(project.join("s1.jsonl")).expect("create"),
+        );
+        let filler = format!(
+            r#"{{"type":"user","message":{{"content":"{}"}}}}"#,
+            "x".repeat(4000)
+        );
+        let mut written = 0;
+        let mut n = 0;
+        while written < bytes {
+            let line = if n % 1000 == 0 {
+                format!(
+                    r#"{{"timestamp":"2026-09-01T08:00:00Z","sessionId":"s1","requestId":"r{n}","message":{{"id":"m{n}","model":"claude-sonnet-4-5","usage":{{"input_tokens":10,"output_tokens":5}}}}}}"#
+                )
+            } else {
+                filler.clone()
+            };
+            writeln!(f, "{line}").expect("write");
+            written += line.len() + 1;
+            n += 1;
+        }
+        f.flush().expect("flush");
+        dir
+    }
+
+    #[test]
+    fn a_large_first_import_says_when_it_builds_indexes_then_finishes() {
+        let root = claude_root(BULK_BYTES as usize + 1024);
+        let roots = Roots {
+            claude: vec![root.path().to_path_buf()],
+            ..Roots::default()
+        };
+        let units = plan(&roots, SourceSelect::All);
+        let pricer = Pricer::embedded_with(Vec::new());
+        let mut store = SqliteStore::open_in_memory().expect("store");
+        let seen = Recorder::default();
+        let report = import(&mut store, &units, &pricer, 2, &seen).expect("import");
+        assert_eq!(report.total().inserted, 17);
+        assert_eq!(
+            *seen.0.lock().expect("recorder"),
+            vec![format!("stage: {BULK_END_STAGE}"), "finish".to_string()]
+        );
+        // A second import reads nothing new: no closing stage.
+        let seen = Recorder::default();
+        import(&mut store, &units, &pricer, 2, &seen).expect("re-import");
+        assert_eq!(
+            *seen.0.lock().expect("recorder"),
+            vec!["finish".to_string()]
+        );
     }
 }

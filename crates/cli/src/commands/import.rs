@@ -6,7 +6,7 @@ use anyhow::Result;
 use clawscope_store::Store;
 
 use crate::args::ImportArgs;
-use crate::context::Ctx;
+use crate::context::{Ctx, Spinner};
 use crate::render::{num, Table};
 
 pub fn run(ctx: &Ctx, a: &ImportArgs, out: &mut impl Write) -> Result<()> {
@@ -15,7 +15,10 @@ pub fn run(ctx: &Ctx, a: &ImportArgs, out: &mut impl Write) -> Result<()> {
     }
     let (store, report) = ctx.open_and_import(|| ctx.open_store(), a.source.select(), a.threads)?;
     let started = std::time::Instant::now();
-    let indexed = store.index_text()?;
+    let indexed = {
+        let _shown = Spinner::new(ctx.show_progress, "indexing message text for search");
+        store.index_text()?
+    };
     let index_ms = started.elapsed().as_millis() as u64;
     if a.json {
         serde_json::to_writer_pretty(
