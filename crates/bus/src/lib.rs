@@ -157,11 +157,7 @@ impl Bus {
         // starts after these events (it asked for "from now", or catches up from the
         // store), so skipping the rendering when nobody listens loses nothing.
         if let Some(top) = events.iter().map(|e| e.seq).max() {
-            self.last_seq.send_if_modified(|seq| {
-                let moved = top > *seq;
-                *seq = (*seq).max(top);
-                moved
-            });
+            self.mark_published(top);
         }
         if self.tx.receiver_count() == 0 {
             return;
@@ -169,6 +165,17 @@ impl Bus {
         for e in events {
             let _ = self.tx.send(Arc::new(Message::event(e)));
         }
+    }
+
+    /// Count everything stored up to `seq` as published without sending it: what the
+    /// store held before the bus started. A client that asks for "from now" starts
+    /// after it rather than at the beginning of the history.
+    pub fn mark_published(&self, seq: i64) {
+        self.last_seq.send_if_modified(|last| {
+            let moved = seq > *last;
+            *last = (*last).max(seq);
+            moved
+        });
     }
 
     /// Publish a live update.

@@ -452,6 +452,33 @@ fn sse_follows_appends_partial_line_truncation_and_rotation() {
     assert_eq!(stored.len(), 9, "{stored:?}");
 }
 
+/// A client that gives no resume point starts at what is stored when it connects, also
+/// right after a start on a store whose history an earlier run imported (nothing newly
+/// published yet): it gets the new events, not the history.
+#[test]
+fn a_client_without_a_resume_point_gets_only_new_events() {
+    let sb = Sandbox::new();
+    let (root, dir) = claude_root(&sb);
+    let file = dir.join("sess-n.jsonl");
+    let history: String = (1..=3)
+        .map(|n| format!("{}\n", cc_line("sess-n", n)))
+        .collect();
+    append(&file, &history);
+    let root_arg = root.to_str().unwrap();
+    sb.run(&["--claude-dir", root_arg, "import"]);
+    let serve = Serve::start(
+        &sb,
+        &["--claude-dir", root_arg],
+        &["--no-gateway", "--no-event-socket", "--rescan", "3600"],
+    );
+    let mut feed = Feed::open(serve.addr, "", None);
+    append(&file, &format!("{}\n", cc_line("sess-n", 4)));
+    feed.wait("the appended line", |s| count_id(s, &cc_id(4)) == 1);
+    let got: Vec<&str> = feed.events().iter().map(|m| m.event_id()).collect();
+    assert_eq!(got, vec![cc_id(4).as_str()], "{}", feed.dump());
+    assert_eq!(serve.events("type=message.assistant").len(), 4);
+}
+
 #[test]
 fn last_event_id_resume_misses_nothing() {
     let sb = Sandbox::new();

@@ -24,8 +24,8 @@ pub trait Progress: Sync {
     fn start(&self, _units: usize, _total_bytes: u64) {}
     /// One unit was applied.
     fn unit_done(&self, _unit: &Unit) {}
-    /// Every unit is read and a slower closing step runs (the index builds that end a
-    /// large first import); `finish` follows.
+    /// A slower closing step runs (the index builds that end a large first import,
+    /// also after a failed one); `finish` follows.
     fn stage(&self, _what: &str) {}
     /// All done.
     fn finish(&self) {}

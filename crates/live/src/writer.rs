@@ -118,6 +118,8 @@ impl Writer {
             tracker.observe(&e.event, now);
         }
         bus.set_sessions(tracker.sessions(now));
+        // The history stored before this start is not news to a client connecting now.
+        bus.mark_published(last_seq);
         let mut w = Writer {
             store,
             pricer,

@@ -127,8 +127,10 @@ fn alert_service(
 /// Wake the alert engine when the writer publishes events. It watches the published
 /// sequence rather than subscribing to the event feed, which would make the bus mask and
 /// render every event to JSON for a listener that reads none of it.
-async fn wake_on_events(bus: Arc<Bus>, wake: Arc<tokio::sync::Notify>) {
-    let mut stored = bus.stored();
+async fn wake_on_events(
+    mut stored: tokio::sync::watch::Receiver<i64>,
+    wake: Arc<tokio::sync::Notify>,
+) {
     while stored.changed().await.is_ok() {
         wake.notify_one();
     }
@@ -163,6 +165,8 @@ pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
         max_age_secs: a.max_stream_age.max(1),
         ..StreamLimits::default()
     });
+    // Watched from before the writer starts, so no publish goes unnoticed by the engine.
+    let stored = bus.stored();
     let (tx, rx) = tokio::sync::mpsc::channel::<Work>(QUEUE);
     let writer = Writer::new(
         Box::new(ctx.open_store()?),
@@ -228,7 +232,7 @@ pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
         tokio::spawn(follow::clock(tx.clone(), rescan));
         if let Some(service) = alerts {
             let wake = Arc::new(tokio::sync::Notify::new());
-            tokio::spawn(wake_on_events(bus.clone(), wake.clone()));
+            tokio::spawn(wake_on_events(stored, wake.clone()));
             tokio::spawn(service.run(wake));
         }
         if let Some(cfg) = gateway {
