@@ -78,7 +78,7 @@ pub fn evaluate(
             let limit = p.usd.unwrap_or(5.0);
             let mut per: BTreeMap<&str, f64> = BTreeMap::new();
             for s in obs.samples_since(now - window) {
-                *per.entry(s.session_key.as_str()).or_default() += s.cost;
+                *per.entry(&*s.session_key).or_default() += s.cost;
             }
             per.into_iter()
                 .filter(|(k, c)| !k.is_empty() && *c >= limit)

@@ -4,6 +4,7 @@
 //! events at start, so a restart sees what it saw before.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use clawscope_core::openclaw::state::{CronJobAttrs, CronRunAttrs};
 use clawscope_core::query::StoredEvent;
@@ -14,8 +15,8 @@ use clawscope_core::{Event, EventKind};
 pub struct Sample {
     /// When.
     pub ts_ms: i64,
-    /// Session key.
-    pub session_key: String,
+    /// Session key (shared by the samples of one session).
+    pub session_key: Arc<str>,
     /// USD.
     pub cost: f64,
     /// Tokens.
@@ -66,8 +67,11 @@ pub struct CronObs {
 /// Everything observed.
 #[derive(Debug, Default)]
 pub struct Observed {
-    /// Rolling samples by event id (a re-stored copy replaces its sample).
-    samples: HashMap<String, Sample>,
+    /// Rolling samples by a 128-bit hash of the event id (a re-stored copy replaces its
+    /// sample). At a high event rate the window holds many: no id is kept per sample.
+    samples: HashMap<u128, Sample>,
+    /// The session keys the samples share.
+    session_keys: HashSet<Arc<str>>,
     /// Sessions by key.
     pub sessions: HashMap<String, SessionObs>,
     /// Cron jobs by id.
@@ -152,11 +156,19 @@ impl Observed {
         if !outcome && cost == 0.0 && tokens == 0 {
             return;
         }
+        let session_key = match self.session_keys.get(ev.session_key.as_str()) {
+            Some(k) => k.clone(),
+            None => {
+                let k: Arc<str> = Arc::from(ev.session_key.as_str());
+                self.session_keys.insert(k.clone());
+                k
+            }
+        };
         self.samples.insert(
-            ev.id.clone(),
+            xxhash_rust::xxh3::xxh3_128(ev.id.as_bytes()),
             Sample {
                 ts_ms: ev.ts_ms,
-                session_key: ev.session_key.clone(),
+                session_key,
                 cost,
                 tokens,
                 requests: u64::from(usage && tokens > 0),
@@ -194,6 +206,8 @@ impl Observed {
     /// Forget samples older than `before_ms` and sessions idle since before `idle_ms`.
     pub fn prune(&mut self, before_ms: i64, idle_ms: i64) {
         self.samples.retain(|_, s| s.ts_ms >= before_ms);
+        // A key no sample holds any more (only this set does).
+        self.session_keys.retain(|k| Arc::strong_count(k) > 1);
         self.sessions.retain(|_, s| s.last_ts_ms >= idle_ms);
     }
 
@@ -226,5 +240,55 @@ fn streak(s: &mut SessionObs, ev: &Event, call: Option<&str>) {
     }
     if let Some(c) = call {
         s.streak_ids.push(c.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clawscope_core::Cost;
+
+    fn usage(id: &str, session: &str, ts_ms: i64, cost: f64, seq: i64) -> StoredEvent {
+        let mut event = Event {
+            id: id.into(),
+            ts_ms,
+            kind: Some(EventKind::AssistantMessage),
+            session_key: session.into(),
+            cost: Cost {
+                total: Some(cost),
+                ..Cost::default()
+            },
+            ..Event::default()
+        };
+        event.tokens.input = 10;
+        StoredEvent { seq, event }
+    }
+
+    fn spent(o: &Observed, since_ms: i64) -> f64 {
+        o.samples_since(since_ms).map(|s| s.cost).sum()
+    }
+
+    #[test]
+    fn a_re_stored_copy_replaces_its_sample_and_sessions_share_one_key() {
+        let mut o = Observed::default();
+        o.observe(&usage("a", "s1", 1_000, 1.0, 1));
+        o.observe(&usage("b", "s1", 2_000, 2.0, 2));
+        o.observe(&usage("c", "s2", 3_000, 4.0, 3));
+        assert_eq!(spent(&o, 0), 7.0);
+        // A better copy of `a` (same id, stored again) counts once, with its new cost.
+        o.observe(&usage("a", "s1", 1_000, 1.5, 4));
+        assert_eq!(spent(&o, 0), 7.5);
+        let s1: Vec<&Sample> = o
+            .samples_since(0)
+            .filter(|s| &*s.session_key == "s1")
+            .collect();
+        assert_eq!(s1.len(), 2);
+        assert!(Arc::ptr_eq(&s1[0].session_key, &s1[1].session_key));
+        assert_eq!(o.session_keys.len(), 2);
+        // Pruning drops old samples and the keys only they held.
+        o.prune(2_500, 0);
+        assert_eq!(spent(&o, 0), 4.0);
+        assert_eq!(o.session_keys.len(), 1);
+        assert!(o.session_keys.contains("s2"));
     }
 }
