@@ -241,10 +241,7 @@ impl Progress for ImportBar {
     }
     fn stage(&self, what: &str) {
         if let Some(b) = &self.bar {
-            b.set_style(spinner_style());
-            b.set_message(what.to_string());
-            b.reset_elapsed();
-            b.enable_steady_tick(SPIN_TICK);
+            spin(b, what);
         }
     }
     fn finish(&self) {
@@ -254,11 +251,15 @@ impl Progress for ImportBar {
     }
 }
 
-const SPIN_TICK: std::time::Duration = std::time::Duration::from_millis(120);
-
-fn spinner_style() -> ProgressStyle {
-    ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+/// Turn `b` into a ticking spinner that says `what` and the time since.
+fn spin(b: &ProgressBar, what: &str) {
+    b.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    b.set_message(what.to_string());
+    b.reset_elapsed();
+    b.enable_steady_tick(std::time::Duration::from_millis(120));
 }
 
 /// A spinner with a message on stderr while a slow step runs (nothing when progress
@@ -270,9 +271,7 @@ impl Spinner {
     pub fn new(show: bool, msg: &str) -> Spinner {
         Spinner(show.then(|| {
             let b = ProgressBar::new_spinner();
-            b.set_style(spinner_style());
-            b.set_message(msg.to_string());
-            b.enable_steady_tick(SPIN_TICK);
+            spin(&b, msg);
             b
         }))
     }
