@@ -364,6 +364,32 @@ fn a_scratch_store_is_a_working_store_without_a_path() {
 }
 
 #[test]
+fn a_scratch_store_after_a_bulk_load_answers_without_indexes_and_still_skips_stored_keys() {
+    let mut store = SqliteStore::open_scratch().unwrap();
+    let ev = |id: &str, ts, input| usage_event(id, ts, input, 1, 0.1, Merge::KeepLargestUsage);
+    store.begin_bulk().unwrap();
+    store
+        .apply(&batch(vec![ev("b", 2_000, 2), ev("a", 1_000, 1)]))
+        .unwrap();
+    store.end_bulk().unwrap();
+    // After the load: a stored key is merged, not inserted again; a new one is added.
+    let s = store
+        .apply(&batch(vec![ev("a", 1_000, 5), ev("c", 3_000, 3)]))
+        .unwrap();
+    assert_eq!((s.inserted, s.updated), (1, 1));
+    assert_eq!(totals(&store).0, 5 + 2 + 3);
+    let entries = store.usage_entries(&UsageFilter::default()).unwrap();
+    let order: Vec<(i64, u64)> = entries
+        .iter()
+        .map(|e| (e.ts_ms, e.totals.input_tokens))
+        .collect();
+    assert_eq!(order, [(1_000, 5), (2_000, 2), (3_000, 3)]);
+    let sessions = store.sessions(&SessionFilter::default()).unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].totals.input_tokens, 10);
+}
+
+#[test]
 fn a_store_opened_during_a_bulk_load_gets_the_key_index_and_the_load_meets_its_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");

@@ -78,6 +78,9 @@ pub struct SqliteStore {
     path: Option<PathBuf>,
     /// The event keys of a bulk load that dropped the unique index (see `begin_bulk`).
     bulk_keys: Option<keys::BulkKeys>,
+    /// A throw-away store for one scan (`open_scratch`): read once, so a bulk load leaves
+    /// its indexes unbuilt (see `end_bulk`).
+    scratch: bool,
 }
 
 impl SqliteStore {
@@ -112,7 +115,16 @@ impl SqliteStore {
     /// keeps it in its page cache and spills to an unnamed temporary file beyond that,
     /// so a large scan does not hold the whole store in memory.
     pub fn open_scratch() -> Result<SqliteStore> {
-        Self::setup(Connection::open("")?, None)
+        let conn = Connection::open("")?;
+        // Nothing outlives the process: the rollback journal only has to undo a failed
+        // transaction, which it can from memory, and nothing is synced.
+        conn.query_row("PRAGMA journal_mode = MEMORY", [], |r| {
+            r.get::<_, String>(0)
+        })?;
+        conn.pragma_update(None, "synchronous", "OFF")?;
+        let mut store = Self::setup(conn, None)?;
+        store.scratch = true;
+        Ok(store)
     }
 
     fn setup(conn: Connection, path: Option<PathBuf>) -> Result<SqliteStore> {
@@ -123,6 +135,7 @@ impl SqliteStore {
             conn,
             path,
             bulk_keys: None,
+            scratch: false,
         };
         store.migrate()?;
         keys::ensure_key_index(&store.conn)?;
@@ -310,6 +323,12 @@ impl Store for SqliteStore {
     }
 
     fn end_bulk(&mut self) -> Result<()> {
+        if self.scratch {
+            // The few queries of one report scan the table faster than building an index
+            // (itself a scan and a sort) would let them seek. The keys stay in memory:
+            // nobody else writes to a scratch store.
+            return Ok(());
+        }
         keys::ensure_key_index(&self.conn)?;
         self.bulk_keys = None;
         self.conn.execute_batch(SECONDARY_INDEXES)?;
