@@ -46,8 +46,10 @@ pub struct SessionObs {
     pub streak_len: u64,
     /// Call ids already counted in the streak (a re-read copy is not a repeat).
     streak_ids: Vec<String>,
-    /// Tool calls that finished (a re-stored copy of the call must not reopen it).
-    closed: HashSet<String>,
+    /// Tool calls that finished, with when (a re-stored copy of the call must not reopen
+    /// it). Forgotten past the idle horizon, as idle sessions are: bounded by the calls
+    /// of that window, also for a session that never goes quiet.
+    closed: HashMap<String, i64>,
 }
 
 /// A cron job's latest known state.
@@ -80,6 +82,10 @@ pub struct Observed {
     pub max_seq: i64,
     /// Newest event time observed.
     pub newest_ts_ms: i64,
+    /// The idle horizon of the last prune: what finished before it is forgotten, so a
+    /// tool call older than it does not open (it would be a re-stored copy of a call whose
+    /// end was forgotten, or old history, not a call hanging now).
+    horizon_ms: Option<i64>,
 }
 
 fn is_failure(ev: &Event) -> bool {
@@ -115,6 +121,7 @@ impl Observed {
             }
         }
         let call = ev.tool.as_ref().and_then(|t| t.call_id.clone());
+        let current = self.horizon_ms.is_none_or(|h| ev.ts_ms >= h);
         match ev.kind {
             Some(EventKind::RunStarted) => {
                 if let Some(r) = &ev.run_id {
@@ -127,7 +134,10 @@ impl Observed {
                 }
             }
             Some(EventKind::ToolCall | EventKind::ToolStarted) => {
-                if let Some(c) = call.as_ref().filter(|c| !s.closed.contains(*c)) {
+                if let Some(c) = call
+                    .as_ref()
+                    .filter(|c| current && !s.closed.contains_key(*c))
+                {
                     s.open.insert(format!("tool:{c}"), ev.ts_ms);
                 }
                 if ev.kind == Some(EventKind::ToolCall) {
@@ -137,7 +147,7 @@ impl Observed {
             Some(EventKind::ToolResult | EventKind::ToolFinished) => {
                 if let Some(c) = &call {
                     s.open.remove(&format!("tool:{c}"));
-                    s.closed.insert(c.clone());
+                    s.closed.insert(c.clone(), ev.ts_ms);
                 }
             }
             Some(EventKind::Compaction) => s.context = None,
@@ -209,6 +219,10 @@ impl Observed {
         // A key no sample holds any more (only this set does).
         self.session_keys.retain(|k| Arc::strong_count(k) > 1);
         self.sessions.retain(|_, s| s.last_ts_ms >= idle_ms);
+        for s in self.sessions.values_mut() {
+            s.closed.retain(|_, finished_ms| *finished_ms >= idle_ms);
+        }
+        self.horizon_ms = Some(idle_ms);
     }
 
     /// Samples at or after `since_ms`.
@@ -290,5 +304,45 @@ mod tests {
         assert_eq!(spent(&o, 0), 4.0);
         assert_eq!(o.session_keys.len(), 1);
         assert!(o.session_keys.contains("s2"));
+    }
+
+    fn tool(kind: EventKind, call: &str, ts_ms: i64, seq: i64) -> StoredEvent {
+        let event = Event {
+            id: format!("{call}:{kind:?}:{ts_ms}"),
+            ts_ms,
+            kind: Some(kind),
+            session_key: "busy".into(),
+            tool: Some(clawscope_core::ToolInfo {
+                name: Some("exec".into()),
+                call_id: Some(call.into()),
+                ..Default::default()
+            }),
+            ..Event::default()
+        };
+        StoredEvent { seq, event }
+    }
+
+    #[test]
+    fn a_session_that_never_goes_quiet_forgets_old_finished_calls_and_does_not_reopen_them() {
+        let mut o = Observed::default();
+        o.observe(&tool(EventKind::ToolCall, "c1", 1_000, 1));
+        o.observe(&tool(EventKind::ToolResult, "c1", 1_500, 2));
+        o.observe(&tool(EventKind::ToolCall, "c2", 9_000, 3));
+        o.observe(&tool(EventKind::ToolResult, "c2", 9_500, 4));
+        // A re-stored copy of a finished call does not reopen it.
+        o.observe(&tool(EventKind::ToolCall, "c1", 1_000, 5));
+        assert!(o.sessions["busy"].open.is_empty());
+        // The session stays (active at 9.5 s); the call that finished before the idle
+        // horizon is forgotten, the later one kept.
+        o.prune(0, 5_000);
+        let s = &o.sessions["busy"];
+        assert_eq!(s.closed.keys().collect::<Vec<_>>(), ["c2"]);
+        // A copy of the forgotten call, older than the horizon, stays closed; a copy of
+        // the remembered one too; a new call opens.
+        o.observe(&tool(EventKind::ToolCall, "c1", 1_000, 6));
+        o.observe(&tool(EventKind::ToolCall, "c2", 9_000, 7));
+        o.observe(&tool(EventKind::ToolCall, "c3", 10_000, 8));
+        let open: Vec<&String> = o.sessions["busy"].open.keys().collect();
+        assert_eq!(open, ["tool:c3"]);
     }
 }
