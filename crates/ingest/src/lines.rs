@@ -26,17 +26,16 @@ pub fn for_each_line(
     let mut skipping_long = false;
     let mut long_start = start;
     loop {
-        // Read straight into the tail of `buf` (no second copy of every byte).
+        // Read straight into the tail of `buf` (no second copy of every byte, and no
+        // zero-filling of the space first).
         let held = buf.len();
-        buf.resize(held + CHUNK, 0);
-        let n = match file.read(&mut buf[held..]) {
+        let n = match (&mut *file).take(CHUNK as u64).read_to_end(&mut buf) {
             Ok(n) => n,
             Err(e) => {
                 buf.truncate(held);
                 return Err(e);
             }
         };
-        buf.truncate(held + n);
         if n == 0 {
             break;
         }
