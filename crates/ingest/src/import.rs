@@ -311,6 +311,11 @@ impl Accumulator {
             .sum::<u64>();
         for b in out.batches {
             self.held += b.events.iter().map(|e| e.approx_bytes()).sum::<usize>();
+            if self.batch.events.capacity() == 0 {
+                // Room for a transaction's worth once, not a doubling copy of every event
+                // held so far each time the batch outgrows its space.
+                self.batch.events.reserve(TX_EVENTS.max(b.events.len()));
+            }
             self.batch.events.extend(b.events);
             self.batch.sessions.extend(b.sessions);
             self.batch.cursors.extend(b.cursors);
