@@ -124,7 +124,8 @@ pub trait Store: AlertStore + Send {
     fn begin_bulk(&mut self) -> Result<()> {
         Ok(())
     }
-    /// End a bulk load: rebuild whatever `begin_bulk` deferred.
+    /// End a bulk load: rebuild whatever `begin_bulk` deferred (a throw-away store that is
+    /// queried once may leave it unbuilt).
     fn end_bulk(&mut self) -> Result<()> {
         Ok(())
     }

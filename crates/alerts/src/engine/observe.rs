@@ -213,7 +213,10 @@ impl Observed {
         }
     }
 
-    /// Forget samples older than `before_ms` and sessions idle since before `idle_ms`.
+    /// Forget samples older than `before_ms`, sessions idle since before `idle_ms`, and
+    /// tool calls that finished before `idle_ms`; from now on a tool call older than
+    /// `idle_ms` does not open (one first seen that late, such as from an import lagging
+    /// by more than the horizon, is not watched for hanging).
     pub fn prune(&mut self, before_ms: i64, idle_ms: i64) {
         self.samples.retain(|_, s| s.ts_ms >= before_ms);
         // A key no sample holds any more (only this set does).

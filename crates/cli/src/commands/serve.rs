@@ -108,7 +108,7 @@ fn alert_service(
     }
     // The engine reads each new event once and small rollup ranges: SQLite's default
     // page cache is plenty, where the store's default would hold ~24 MB more under load.
-    let store = ctx.open_store()?;
+    let mut store = ctx.open_store()?;
     store.limit_cache(ALERT_CACHE_KIB)?;
     let service = AlertService::new(
         Box::new(store),

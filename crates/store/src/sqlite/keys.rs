@@ -183,6 +183,14 @@ impl Hasher for KeyHasher {
 mod tests {
     use super::{event_key, BulkKeys};
 
+    /// The connection's `PRAGMA cache_size` (negative: KiB).
+    fn cache_size(store: &crate::SqliteStore) -> i64 {
+        store
+            .conn
+            .query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .unwrap()
+    }
+
     #[test]
     fn bulk_keys_find_what_was_inserted() {
         let mut keys = BulkKeys::default();
@@ -231,16 +239,23 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        assert_eq!(cache_size(&store), -24_000);
         store.begin_bulk().unwrap();
         store
             .apply(&batch((0..40).map(|i| ev(i, 1)).collect()))
             .unwrap();
         assert!(store.bulk_keys.is_some(), "under the limit: keys in memory");
+        assert_eq!(cache_size(&store), -8_000, "appending: a small page cache");
         let s = store
             .apply(&batch((30..70).map(|i| ev(i, 2)).collect()))
             .unwrap();
         assert_eq!((s.inserted, s.updated), (30, 10));
         assert!(store.bulk_keys.is_none(), "past it: the index took over");
+        assert_eq!(
+            cache_size(&store),
+            -24_000,
+            "probing the index: the usual cache"
+        );
         let s = store
             .apply(&batch((60..80).map(|i| ev(i, 3)).collect()))
             .unwrap();
@@ -256,5 +271,58 @@ mod tests {
             .query_row("SELECT sum(output) FROM events", [], |r| r.get(0))
             .unwrap();
         assert_eq!(outputs, 30 + 2 * 30 + 3 * 20);
+    }
+
+    #[test]
+    fn a_bulk_load_that_ends_with_its_keys_in_memory_gives_the_page_cache_back() {
+        use crate::{SqliteStore, Store};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        store.begin_bulk().unwrap();
+        assert_eq!(cache_size(&store), -8_000);
+        store.end_bulk().unwrap();
+        assert_eq!(cache_size(&store), -24_000);
+        // A connection limited below the append cache keeps its own limit throughout.
+        store.limit_cache(2_000).unwrap();
+        store.begin_bulk().unwrap();
+        assert_eq!(cache_size(&store), -2_000);
+        store.end_bulk().unwrap();
+        assert_eq!(cache_size(&store), -2_000);
+    }
+
+    #[test]
+    fn a_scratch_store_ends_a_bulk_load_without_building_indexes_and_keeps_its_keys() {
+        use crate::{Batch, SqliteStore, Store};
+        let mut store = SqliteStore::open_scratch().unwrap();
+        store.begin_bulk().unwrap();
+        let events = (0..5)
+            .map(|i| clawscope_core::Event {
+                id: format!("cc:m{i}"),
+                ts_ms: 1_000 + i,
+                session_key: "s".into(),
+                ..clawscope_core::Event::default()
+            })
+            .collect();
+        store
+            .apply(&Batch {
+                events,
+                ..Batch::default()
+            })
+            .unwrap();
+        store.end_bulk().unwrap();
+        let indexes: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN
+                 ('events_idh', 'events_ts', 'events_session_ts', 'events_transcript_usage')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            indexes, 0,
+            "a scratch store is read once: the deferred indexes stay unbuilt"
+        );
+        assert!(store.bulk_keys.is_some(), "the keys stay in memory");
     }
 }

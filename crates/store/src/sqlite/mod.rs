@@ -81,7 +81,16 @@ pub struct SqliteStore {
     /// A throw-away store for one scan (`open_scratch`): read once, so a bulk load leaves
     /// its indexes unbuilt (see `end_bulk`).
     scratch: bool,
+    /// The page cache this connection keeps (KiB), outside the append phase of a bulk load.
+    cache_kib: u32,
 }
+
+/// Page cache of a connection (KiB) unless limited.
+const CACHE_KIB: u32 = 24_000;
+
+/// Page cache while a bulk load appends with its keys in memory (KiB): it writes each table
+/// page once, in order, and reads nothing back, so a larger cache only holds memory.
+const APPEND_CACHE_KIB: u32 = 8_000;
 
 impl SqliteStore {
     /// Open (creating if needed) the store at `path` and migrate it.
@@ -130,12 +139,13 @@ impl SqliteStore {
     fn setup(conn: Connection, path: Option<PathBuf>) -> Result<SqliteStore> {
         // Sorts (index builds) spill to temporary files rather than grow the heap.
         conn.pragma_update(None, "temp_store", "FILE")?;
-        conn.pragma_update(None, "cache_size", -24_000)?;
+        conn.pragma_update(None, "cache_size", -i64::from(CACHE_KIB))?;
         let mut store = SqliteStore {
             conn,
             path,
             bulk_keys: None,
             scratch: false,
+            cache_kib: CACHE_KIB,
         };
         store.migrate()?;
         keys::ensure_key_index(&store.conn)?;
@@ -200,9 +210,23 @@ impl SqliteStore {
 
     /// Bound this connection's page cache to `kib` KiB (default: 24 MiB), for a
     /// connection that mostly reads newly stored events once, such as a follower's.
-    pub fn limit_cache(&self, kib: u32) -> Result<()> {
+    pub fn limit_cache(&mut self, kib: u32) -> Result<()> {
+        self.cache_kib = kib;
+        self.set_cache(kib)
+    }
+
+    fn set_cache(&self, kib: u32) -> Result<()> {
         self.conn
             .pragma_update(None, "cache_size", -i64::from(kib))?;
+        Ok(())
+    }
+
+    /// The unique index checks keys from now on (see `begin_bulk`); the load's inserts
+    /// probe it, so the page cache is the usual one again.
+    fn drop_bulk_keys(&mut self) -> Result<()> {
+        if self.bulk_keys.take().is_some() {
+            self.set_cache(self.cache_kib)?;
+        }
         Ok(())
     }
 
@@ -226,15 +250,18 @@ impl Store for SqliteStore {
                         .as_ref()
                         .is_some_and(|k| k.len() > keys::BulkKeys::MAX)
                 {
-                    self.bulk_keys = None;
+                    self.drop_bulk_keys()?;
                 }
                 Ok(stats)
             }
             Err(e) => {
-                if self.bulk_keys.take().is_some() {
+                if self.bulk_keys.is_some() {
                     // The transaction rolled back; rather than mend the keys in memory, let
                     // the index check keys from now on (the next apply builds it if this
                     // cannot: the error to report is the first one).
+                    if let Err(b) = self.drop_bulk_keys() {
+                        tracing::warn!(error = %b, "page cache not restored");
+                    }
                     if let Err(b) = keys::ensure_key_index(&self.conn) {
                         tracing::warn!(error = %b, "key index not built yet");
                     }
@@ -318,6 +345,7 @@ impl Store for SqliteStore {
         // (`BulkKeys::current`).
         if alone {
             self.bulk_keys = Some(keys::BulkKeys::take_over(&mut self.conn)?);
+            self.set_cache(self.cache_kib.min(APPEND_CACHE_KIB))?;
         }
         Ok(())
     }
@@ -330,8 +358,8 @@ impl Store for SqliteStore {
             return Ok(());
         }
         keys::ensure_key_index(&self.conn)?;
-        self.bulk_keys = None;
         self.conn.execute_batch(SECONDARY_INDEXES)?;
+        self.drop_bulk_keys()?;
         if self.path.is_some() {
             try_journal_mode(&self.conn, "WAL")?;
         }
