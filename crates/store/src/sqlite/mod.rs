@@ -358,8 +358,11 @@ impl Store for SqliteStore {
             return Ok(());
         }
         keys::ensure_key_index(&self.conn)?;
-        self.conn.execute_batch(SECONDARY_INDEXES)?;
-        self.drop_bulk_keys()?;
+        self.bulk_keys = None;
+        // Built with the load's page cache: the sorts spill to temporary files past it.
+        let built = self.conn.execute_batch(SECONDARY_INDEXES);
+        self.set_cache(self.cache_kib)?;
+        built?;
         if self.path.is_some() {
             try_journal_mode(&self.conn, "WAL")?;
         }
