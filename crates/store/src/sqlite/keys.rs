@@ -295,7 +295,11 @@ mod tests {
         use crate::{Batch, SqliteStore, Store};
         let mut store = SqliteStore::open_scratch().unwrap();
         store.begin_bulk().unwrap();
-        assert_eq!(cache_size(&store), -24_000, "a scratch store keeps its cache");
+        assert_eq!(
+            cache_size(&store),
+            -24_000,
+            "a scratch store keeps its cache"
+        );
         let events = (0..5)
             .map(|i| clawscope_core::Event {
                 id: format!("cc:m{i}"),
