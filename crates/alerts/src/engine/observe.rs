@@ -221,10 +221,10 @@ impl Observed {
         self.samples.retain(|_, s| s.ts_ms >= before_ms);
         // A key no sample holds any more (only this set does).
         self.session_keys.retain(|k| Arc::strong_count(k) > 1);
-        self.sessions.retain(|_, s| s.last_ts_ms >= idle_ms);
-        for s in self.sessions.values_mut() {
+        self.sessions.retain(|_, s| {
             s.closed.retain(|_, finished_ms| *finished_ms >= idle_ms);
-        }
+            s.last_ts_ms >= idle_ms
+        });
         self.horizon_ms = Some(idle_ms);
     }
 

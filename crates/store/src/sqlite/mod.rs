@@ -127,9 +127,7 @@ impl SqliteStore {
         let conn = Connection::open("")?;
         // Nothing outlives the process: the rollback journal only has to undo a failed
         // transaction, which it can from memory, and nothing is synced.
-        conn.query_row("PRAGMA journal_mode = MEMORY", [], |r| {
-            r.get::<_, String>(0)
-        })?;
+        try_journal_mode(&conn, "MEMORY")?;
         conn.pragma_update(None, "synchronous", "OFF")?;
         let mut store = Self::setup(conn, None)?;
         store.scratch = true;
