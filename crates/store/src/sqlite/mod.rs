@@ -7,6 +7,7 @@ mod dashboard_read;
 mod keys;
 mod read;
 mod rollup;
+mod rollup_lag;
 mod telemetry;
 mod telemetry_read;
 mod write;
@@ -78,6 +79,12 @@ pub struct SqliteStore {
     path: Option<PathBuf>,
     /// The event keys of a bulk load that dropped the unique index (see `begin_bulk`).
     bulk_keys: Option<keys::BulkKeys>,
+    /// The rollups a bulk load holds back while it has the store to itself (see
+    /// `rollup_lag`): set by `begin_bulk` when alone, dropped when another connection
+    /// has counted them or a transaction failed.
+    rollup_lag: Option<rollup_lag::RollupLag>,
+    /// Entries a [`rollup_lag::RollupLag`] holds before it writes them anyway.
+    lag_max_held: usize,
     /// A throw-away store for one scan (`open_scratch`): read once, so a bulk load leaves
     /// its indexes unbuilt (see `end_bulk`).
     scratch: bool,
@@ -142,13 +149,23 @@ impl SqliteStore {
             conn,
             path,
             bulk_keys: None,
+            rollup_lag: None,
+            lag_max_held: rollup_lag::MAX_HELD,
             scratch: false,
             cache_kib: CACHE_KIB,
         };
         store.migrate()?;
+        store.catch_up_rollups()?;
         keys::ensure_key_index(&store.conn)?;
         store.conn.execute_batch(SECONDARY_INDEXES)?;
         Ok(store)
+    }
+
+    /// Entries a bulk load holds back before it writes its rollups anyway (tests bound it
+    /// low to exercise those writes).
+    #[doc(hidden)]
+    pub fn bound_bulk_rollups(&mut self, entries: usize) {
+        self.lag_max_held = entries;
     }
 
     /// The schema version this build writes.
@@ -219,6 +236,19 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Count the events a bulk load's mark says the rollups miss (a load killed before
+    /// its end), in a write transaction only when there is a mark.
+    fn catch_up_rollups(&mut self) -> Result<()> {
+        if !rollup_lag::marked(&self.conn)? {
+            return Ok(());
+        }
+        let tx =
+            rusqlite::Transaction::new(&mut self.conn, rusqlite::TransactionBehavior::Immediate)?;
+        rollup_lag::catch_up(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// The unique index checks keys from now on (see `begin_bulk`); the load's inserts
     /// probe it, so the page cache is the usual one again.
     fn drop_bulk_keys(&mut self) -> Result<()> {
@@ -236,9 +266,21 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn apply(&mut self, batch: &Batch) -> Result<ApplyStats> {
-        let applied = write::apply(&mut self.conn, batch, self.bulk_keys.as_mut());
+        let applied = write::apply(
+            &mut self.conn,
+            batch,
+            self.bulk_keys.as_mut(),
+            self.rollup_lag.as_mut(),
+        );
         match applied {
-            Ok((stats, keys_current)) => {
+            Ok(write::Applied {
+                stats,
+                keys_current,
+                deferred,
+            }) => {
+                if !deferred {
+                    self.rollup_lag = None;
+                }
                 // Another connection wrote (the index is back), or memory would grow past
                 // its bound on a very large history: the index checks keys from now on
                 // (an apply without keys builds it first, in its own transaction).
@@ -253,6 +295,9 @@ impl Store for SqliteStore {
                 Ok(stats)
             }
             Err(e) => {
+                // What the load held may count events that just rolled back: drop it; its
+                // mark, as last committed, lets the next writer count the stored ones.
+                self.rollup_lag = None;
                 if self.bulk_keys.is_some() {
                     // The transaction rolled back; rather than mend the keys in memory, let
                     // the index check keys from now on (the next apply builds it if this
@@ -343,6 +388,7 @@ impl Store for SqliteStore {
         // (`BulkKeys::current`).
         if alone {
             self.bulk_keys = Some(keys::BulkKeys::take_over(&mut self.conn)?);
+            self.rollup_lag = Some(rollup_lag::RollupLag::new(self.lag_max_held));
             // Not a scratch store's: what passes its cache goes to a temporary file that
             // the report then reads back (1 GB Claude `--no-db`: 10 % slower with 8 MB).
             if !self.scratch {
@@ -353,6 +399,17 @@ impl Store for SqliteStore {
     }
 
     fn end_bulk(&mut self) -> Result<()> {
+        // The rollups first: reports need them, not the indexes.
+        let lag = self.rollup_lag.take();
+        let tx =
+            rusqlite::Transaction::new(&mut self.conn, rusqlite::TransactionBehavior::Immediate)?;
+        match lag {
+            Some(l) => l.finish(&tx)?,
+            None => {
+                rollup_lag::catch_up(&tx)?;
+            }
+        }
+        tx.commit()?;
         if self.scratch {
             // The few queries of one report scan the table faster than building an index
             // (itself a scan and a sort) would let them seek. The keys stay in memory:
@@ -389,6 +446,7 @@ impl Store for SqliteStore {
         let tx =
             rusqlite::Transaction::new(&mut self.conn, rusqlite::TransactionBehavior::Immediate)?;
         keys::ensure_key_index(&tx)?;
+        rollup_lag::catch_up(&tx)?;
         let mut rollups = rollup::Rollups::default();
         let stats = telemetry::apply(&tx, t, &mut rollups)?;
         rollups.flush(&tx)?;

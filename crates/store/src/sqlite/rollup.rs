@@ -242,6 +242,14 @@ impl Rollups {
         }
     }
 
+    /// Entries held (keys of every kind of delta).
+    pub(super) fn held(&self) -> usize {
+        self.usage.len()
+            + self.sessions.len()
+            + self.models.values().map(HashSet::len).sum::<usize>()
+            + self.dashboard.held()
+    }
+
     /// Write the deltas.
     pub(super) fn flush(self, tx: &Transaction<'_>) -> Result<()> {
         let sql = add_sums_sql(

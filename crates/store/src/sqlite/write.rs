@@ -8,6 +8,7 @@ use clawscope_core::{Event, Merge};
 use super::keys::{ensure_key_index, event_key, BulkKeys};
 use super::read::{event_from_row, EVENT_COLUMNS};
 use super::rollup::Rollups;
+use super::rollup_lag::{self, RollupLag};
 use crate::{ApplyStats, Batch, Result};
 
 fn merge_code(m: Merge) -> i64 {
@@ -176,14 +177,25 @@ fn insert_event(
     Ok(stored)
 }
 
+/// What [`apply`] found about the bulk load's stand-ins.
+pub(super) struct Applied {
+    pub(super) stats: ApplyStats,
+    /// The keys in memory were current (nobody else wrote); false: the index took over.
+    pub(super) keys_current: bool,
+    /// The rollups were deferred into the load's [`RollupLag`]; false: the tables are
+    /// whole again and the lag must be dropped.
+    pub(super) deferred: bool,
+}
+
 /// Apply `batch` in one IMMEDIATE transaction. During a bulk load `keys` holds the
-/// stored event keys in place of the unique index; the flag returned is false when they
-/// were found out of date (another connection wrote) and the index took over.
+/// stored event keys in place of the unique index, and `lag` the rollups not yet
+/// written (see `rollup_lag`), as long as nobody else writes.
 pub(super) fn apply(
     conn: &mut Connection,
     batch: &Batch,
     keys: Option<&mut BulkKeys>,
-) -> Result<(ApplyStats, bool)> {
+    lag: Option<&mut RollupLag>,
+) -> Result<Applied> {
     let tx = Transaction::new(conn, rusqlite::TransactionBehavior::Immediate)?;
     // Keys in memory stand in for the unique index only while nobody else has written
     // since they were read; otherwise (or outside a bulk load) the index checks them.
@@ -196,10 +208,21 @@ pub(super) fn apply(
         ensure_key_index(&tx)?;
     }
     let mut stats = ApplyStats::default();
+    // This transaction's own deltas (all of them, unless the load defers).
     let mut rollups = Rollups::default();
     // Usage first stored from OTLP spans is superseded by its transcript copy.
     let spans_hold_usage: bool =
         tx.query_row("SELECT EXISTS (SELECT 1 FROM otel_usage)", [], |r| r.get(0))?;
+    let mut lag = lag.filter(|_| !spans_hold_usage);
+    let behind = match lag.as_deref_mut() {
+        Some(l) => l.begin(&tx)?,
+        None => None,
+    };
+    if behind.is_none() {
+        // Not deferring: whatever a load's mark says is missing is counted first.
+        rollup_lag::catch_up(&tx)?;
+        lag = None;
+    }
     {
         let mut insert = tx.prepare_cached(if keys.is_some() {
             BULK_INSERT_SQL
@@ -213,7 +236,7 @@ pub(super) fn apply(
             if known.is_none() && insert_event(&tx, &mut insert, &idh, ev, fp, keys.as_deref_mut())?
             {
                 stats.inserted += 1;
-                rollups.add(ev, 1);
+                target(&mut rollups, &mut lag).add(ev, 1);
                 if spans_hold_usage {
                     super::telemetry::supersede(&tx, ev, &mut rollups)?;
                 }
@@ -239,8 +262,14 @@ pub(super) fn apply(
             // The new copy gets a new sequence number, so followers of the store see the change.
             tx.execute("DELETE FROM events WHERE seq = ?1", [seq])?;
             insert_event(&tx, &mut insert, &idh, ev, fp, keys.as_deref_mut())?;
-            rollups.add(&old, -1);
-            rollups.add(ev, 1);
+            // A copy the tables already count is taken out of them now, keeping the mark's
+            // promise; one the load still holds is taken out of what it holds.
+            if behind.is_some_and(|s| seq <= s) {
+                rollups.add(&old, -1);
+            } else {
+                target(&mut rollups, &mut lag).add(&old, -1);
+            }
+            target(&mut rollups, &mut lag).add(ev, 1);
             stats.updated += 1;
         }
     }
@@ -256,8 +285,24 @@ pub(super) fn apply(
         }
     }
     rollups.flush(&tx)?;
+    if let Some(l) = lag.as_deref_mut() {
+        l.bound(&tx)?;
+    }
     tx.commit()?;
-    Ok((stats, keys_current))
+    Ok(Applied {
+        stats,
+        keys_current,
+        deferred: lag.is_some(),
+    })
+}
+
+/// The rollups an event's deltas go to: the load's, while it defers, else this
+/// transaction's.
+fn target<'a>(own: &'a mut Rollups, lag: &'a mut Option<&mut RollupLag>) -> &'a mut Rollups {
+    match lag {
+        Some(l) => l.rollups(),
+        None => own,
+    }
 }
 
 fn upsert_sessions(tx: &Transaction<'_>, batch: &Batch) -> Result<()> {

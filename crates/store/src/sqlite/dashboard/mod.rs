@@ -382,6 +382,18 @@ impl Dashboard {
         add_edge(&mut self.flow, day, MODEL_TOOL, &x.model, &x.tool, sign);
     }
 
+    /// Entries held: what deferring these deltas over many transactions costs in memory.
+    pub(super) fn held(&self) -> usize {
+        self.tools.len()
+            + self.latency.len()
+            + self.flow.len()
+            + self.hours.len()
+            + self.errors.len()
+            + self.models.len()
+            + self.calls.len()
+            + self.deferred.len()
+    }
+
     /// Write the deltas.
     pub(super) fn flush(mut self, tx: &Transaction<'_>) -> Result<()> {
         let calls = std::mem::take(&mut self.calls);
