@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -98,7 +99,13 @@ def ccusage(data):
         if not installed():
             sys.exit(f"ccusage@{CCUSAGE_VERSION} installed without its native package "
                      f"({native_glob}); the CLI cannot run")
-    return launcher, sorted(glob.glob(native_glob))[0]
+    native = sorted(glob.glob(native_glob))[0]
+    # npm can unpack the native binary without its execute bit (seen with a warm npm cache);
+    # the launcher and our timings run it directly.
+    mode = os.stat(native).st_mode
+    if not mode & stat.S_IXUSR:
+        os.chmod(native, mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return launcher, native
 
 
 def main(argv):
