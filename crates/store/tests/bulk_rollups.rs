@@ -413,3 +413,44 @@ fn a_load_that_stored_nothing_does_not_take_a_later_load_s_mark_for_its_own() {
     y.end_bulk().expect("end");
     assert_same(&y, &want, "the later load's events are counted");
 }
+
+#[test]
+fn a_larger_copy_of_the_newest_row_keeps_its_seq_and_is_counted_after_a_kill() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let batches = dataset();
+    // The first batch ends with a message, whose larger copy opens the next batch.
+    let mut first = batches[0].clone();
+    let mut msg = batches[0]
+        .events
+        .iter()
+        .find(|e| e.merge == Merge::KeepLargestUsage)
+        .expect("a message")
+        .clone();
+    first.events.retain(|e| e.id != msg.id);
+    first.events.push(msg.clone());
+    msg.tokens.output += 1_000;
+    let mut second = batches[1].clone();
+    second.events.insert(0, msg);
+    let writes = [first, second];
+    let want = plain(dir.path(), "plain.db", &writes);
+    // Stored earlier: the load's mark is the message's seq, the newest row.
+    let path = dir.path().join("killed.db");
+    plain(dir.path(), "killed.db", &writes[..1]);
+    {
+        let mut store = SqliteStore::open(&path).expect("open");
+        store.begin_bulk().expect("begin");
+        store.apply(&writes[1]).expect("apply");
+        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        let max: i64 = conn
+            .query_row("SELECT max(seq) FROM events", [], |r| r.get(0))
+            .expect("max");
+        let rows = writes[0].events.len() as i64 + writes[1].events.len() as i64 - 1;
+        assert_eq!(
+            max, rows,
+            "the larger copy took the deleted newest row's seq"
+        );
+        // Killed before `end_bulk`.
+    }
+    let store = SqliteStore::open(&path).expect("reopen");
+    assert_same(&store, &want, "after the kill");
+}

@@ -166,8 +166,10 @@ pub(super) fn marked(conn: &rusqlite::Connection) -> Result<bool> {
 }
 
 /// If a mark is set, count the events after it into the rollup tables, in store order
-/// and in chunks, exactly as their transactions would have, and remove it. Returns the
-/// events counted.
+/// and in chunks, and remove it. Returns the events counted. Sums and counts come out as
+/// the load's transactions would have left them; what depends on arrival order may not
+/// (a session's first and last times leave out copies since replaced; a tool call that
+/// names no model goes to the model before it in store order).
 pub(super) fn catch_up(tx: &Transaction<'_>) -> Result<u64> {
     let Some((mut after, _)) = mark(tx)? else {
         return Ok(0);

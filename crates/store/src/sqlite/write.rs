@@ -236,7 +236,9 @@ pub(super) fn apply(
             if known.is_none() && insert_event(&tx, &mut insert, &idh, ev, fp, keys.as_deref_mut())?
             {
                 stats.inserted += 1;
-                target(&mut rollups, &mut lag).add(ev, 1);
+                // (A seq at or before the mark can only be reused after a delete; see below.)
+                let lagging = lag_for(behind, tx.last_insert_rowid(), &mut lag);
+                target(&mut rollups, lagging).add(ev, 1);
                 if spans_hold_usage {
                     super::telemetry::supersede(&tx, ev, &mut rollups)?;
                 }
@@ -259,17 +261,16 @@ pub(super) fn apply(
                 stats.unchanged += 1;
                 continue;
             }
-            // The new copy gets a new sequence number, so followers of the store see the change.
+            // The new copy gets a new sequence number, so followers of the store see the
+            // change; except when the old copy was the newest row, whose number SQLite
+            // hands out again.
             tx.execute("DELETE FROM events WHERE seq = ?1", [seq])?;
             insert_event(&tx, &mut insert, &idh, ev, fp, keys.as_deref_mut())?;
-            // A copy the tables already count is taken out of them now, keeping the mark's
-            // promise; one the load still holds is taken out of what it holds.
-            if behind.is_some_and(|s| seq <= s) {
-                rollups.add(&old, -1);
-            } else {
-                target(&mut rollups, &mut lag).add(&old, -1);
-            }
-            target(&mut rollups, &mut lag).add(ev, 1);
+            let new_seq = tx.last_insert_rowid();
+            // Each copy is counted where the mark says it belongs: a copy at or before it in
+            // the tables now (keeping the mark's promise), one after it in what the load holds.
+            target(&mut rollups, lag_for(behind, seq, &mut lag)).add(&old, -1);
+            target(&mut rollups, lag_for(behind, new_seq, &mut lag)).add(ev, 1);
             stats.updated += 1;
         }
     }
@@ -298,10 +299,23 @@ pub(super) fn apply(
 
 /// The rollups an event's deltas go to: the load's, while it defers, else this
 /// transaction's.
-fn target<'a>(own: &'a mut Rollups, lag: &'a mut Option<&mut RollupLag>) -> &'a mut Rollups {
+fn target<'a>(own: &'a mut Rollups, lag: Option<&'a mut RollupLag>) -> &'a mut Rollups {
     match lag {
         Some(l) => l.rollups(),
         None => own,
+    }
+}
+
+/// The load's held rollups for a row at `seq`, if it defers and the row is after its
+/// mark `behind` (rows up to the mark are counted in the tables).
+fn lag_for<'a>(
+    behind: Option<i64>,
+    seq: i64,
+    lag: &'a mut Option<&mut RollupLag>,
+) -> Option<&'a mut RollupLag> {
+    match lag {
+        Some(l) if behind.is_some_and(|s| seq > s) => Some(&mut **l),
+        _ => None,
     }
 }
 
