@@ -454,3 +454,50 @@ fn a_larger_copy_of_the_newest_row_keeps_its_seq_and_is_counted_after_a_kill() {
     let store = SqliteStore::open(&path).expect("reopen");
     assert_same(&store, &want, "after the kill");
 }
+
+/// A store at `path` whose events table refuses an event with the id `boom`.
+fn refusing_boom(path: &Path) -> SqliteStore {
+    drop(SqliteStore::open(path).expect("create"));
+    rusqlite::Connection::open(path)
+        .expect("raw open")
+        .execute_batch(
+            "CREATE TRIGGER refuse_boom BEFORE INSERT ON events WHEN NEW.id = 'boom'
+             BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+        )
+        .expect("trigger");
+    SqliteStore::open(path).expect("open")
+}
+
+#[test]
+fn a_load_whose_transaction_failed_counts_what_it_stored_by_its_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let batches = dataset();
+    let want = plain(dir.path(), "plain.db", &batches[..2]);
+    let path = dir.path().join("bulk.db");
+    let mut store = refusing_boom(&path);
+    store.begin_bulk().expect("begin");
+    store.apply(&batches[0]).expect("apply");
+    let mut failing = batches[1].clone();
+    failing.events[0].id = "boom".into();
+    assert!(store.apply(&failing).is_err(), "the trigger refuses it");
+    // The load dropped what it held; its mark stays until the next write counts the rest.
+    store.apply(&batches[1]).expect("apply");
+    assert!(
+        meta(&path, "rollups_behind").is_none(),
+        "the next write counted it"
+    );
+    assert_same(&store, &want, "after the next write");
+    // Failing as the load's last transaction: the end counts what the mark says is missing.
+    let path = dir.path().join("bulk-end.db");
+    let mut store = refusing_boom(&path);
+    store.begin_bulk().expect("begin");
+    store.apply(&batches[0]).expect("apply");
+    store.apply(&batches[1]).expect("apply");
+    assert!(store.apply(&failing).is_err(), "the trigger refuses it");
+    store.end_bulk().expect("end");
+    assert!(
+        meta(&path, "rollups_behind").is_none(),
+        "the end counted it"
+    );
+    assert_same(&store, &want, "after the end");
+}

@@ -236,8 +236,8 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Count the events a bulk load's mark says the rollups miss (a load killed before
-    /// its end), in a write transaction only when there is a mark.
+    /// Count the events a bulk load's mark says the rollups miss (a load killed or failed
+    /// before its end), in a write transaction only when there is a mark.
     fn catch_up_rollups(&mut self) -> Result<()> {
         if !rollup_lag::marked(&self.conn)? {
             return Ok(());
@@ -399,17 +399,19 @@ impl Store for SqliteStore {
     }
 
     fn end_bulk(&mut self) -> Result<()> {
-        // The rollups first: reports need them, not the indexes.
-        let lag = self.rollup_lag.take();
-        let tx =
-            rusqlite::Transaction::new(&mut self.conn, rusqlite::TransactionBehavior::Immediate)?;
-        match lag {
-            Some(l) => l.finish(&tx)?,
-            None => {
-                rollup_lag::catch_up(&tx)?;
+        // The rollups first: reports need them, not the indexes. Without a lag (not alone,
+        // or a failed transaction dropped it) only a mark left behind needs counting.
+        match self.rollup_lag.take() {
+            Some(lag) => {
+                let tx = rusqlite::Transaction::new(
+                    &mut self.conn,
+                    rusqlite::TransactionBehavior::Immediate,
+                )?;
+                lag.finish(&tx)?;
+                tx.commit()?;
             }
+            None => self.catch_up_rollups()?,
         }
-        tx.commit()?;
         if self.scratch {
             // The few queries of one report scan the table faster than building an index
             // (itself a scan and a sort) would let them seek. The keys stay in memory:

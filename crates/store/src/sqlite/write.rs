@@ -237,8 +237,7 @@ pub(super) fn apply(
             {
                 stats.inserted += 1;
                 // (A seq at or before the mark can only be reused after a delete; see below.)
-                let lagging = lag_for(behind, tx.last_insert_rowid(), &mut lag);
-                target(&mut rollups, lagging).add(ev, 1);
+                target(&mut rollups, &mut lag, behind, tx.last_insert_rowid()).add(ev, 1);
                 if spans_hold_usage {
                     super::telemetry::supersede(&tx, ev, &mut rollups)?;
                 }
@@ -269,8 +268,8 @@ pub(super) fn apply(
             let new_seq = tx.last_insert_rowid();
             // Each copy is counted where the mark says it belongs: a copy at or before it in
             // the tables now (keeping the mark's promise), one after it in what the load holds.
-            target(&mut rollups, lag_for(behind, seq, &mut lag)).add(&old, -1);
-            target(&mut rollups, lag_for(behind, new_seq, &mut lag)).add(ev, 1);
+            target(&mut rollups, &mut lag, behind, seq).add(&old, -1);
+            target(&mut rollups, &mut lag, behind, new_seq).add(ev, 1);
             stats.updated += 1;
         }
     }
@@ -297,25 +296,18 @@ pub(super) fn apply(
     })
 }
 
-/// The rollups an event's deltas go to: the load's, while it defers, else this
-/// transaction's.
-fn target<'a>(own: &'a mut Rollups, lag: Option<&'a mut RollupLag>) -> &'a mut Rollups {
-    match lag {
-        Some(l) => l.rollups(),
-        None => own,
-    }
-}
-
-/// The load's held rollups for a row at `seq`, if it defers and the row is after its
-/// mark `behind` (rows up to the mark are counted in the tables).
-fn lag_for<'a>(
+/// The rollups the deltas of the row at `seq` go to: the load's held ones while it defers
+/// and the row is after its mark `behind`; else this transaction's (rows up to the mark
+/// are counted in the tables).
+fn target<'a>(
+    own: &'a mut Rollups,
+    lag: &'a mut Option<&mut RollupLag>,
     behind: Option<i64>,
     seq: i64,
-    lag: &'a mut Option<&mut RollupLag>,
-) -> Option<&'a mut RollupLag> {
+) -> &'a mut Rollups {
     match lag {
-        Some(l) if behind.is_some_and(|s| seq > s) => Some(&mut **l),
-        _ => None,
+        Some(l) if behind.is_some_and(|s| seq > s) => l.rollups(),
+        _ => own,
     }
 }
 
