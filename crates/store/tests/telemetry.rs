@@ -100,6 +100,41 @@ fn open() -> (tempfile::TempDir, SqliteStore) {
     (dir, store)
 }
 
+fn has_usage_index(dir: &tempfile::TempDir) -> bool {
+    let conn = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'events_transcript_usage'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .unwrap()
+        == 1
+}
+
+#[test]
+fn after_a_bulk_load_the_first_span_builds_the_transcript_usage_index_and_still_matches() {
+    let (dir, mut store) = open();
+    store.begin_bulk().unwrap();
+    let batch = Batch {
+        events: vec![transcript_usage("t1", "agent:main:main", T0, 1200, 300)],
+        ..Batch::default()
+    };
+    store.apply(&batch).unwrap();
+    store.end_bulk().unwrap();
+    assert!(
+        !has_usage_index(&dir),
+        "only telemetry reads it: not built by the load"
+    );
+    let reopened = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    drop(reopened);
+    assert!(!has_usage_index(&dir), "nor by open");
+    let span = usage_span("c1", "d1", None, T0 - 2_000, 1200, 300);
+    let stats = store.apply_telemetry(&spans(vec![span])).unwrap();
+    assert_eq!((stats.spans, stats.usage_matched, stats.events), (1, 1, 0));
+    assert_eq!(total_tokens(&store), 1500);
+    assert!(has_usage_index(&dir), "built by the first telemetry write");
+}
+
 #[test]
 fn a_span_repeating_a_transcript_entry_is_counted_once_and_linked_to_its_session() {
     let (_d, mut store) = open();

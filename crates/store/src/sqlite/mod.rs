@@ -43,12 +43,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0011_event_key_index.sql"),
 ];
 
-/// The other indexes on `events` a bulk load defers (also created by migrations 1, 5 and
+/// The other indexes on `events` a bulk load defers (also created by migrations 1 and
 /// 11); re-created on open, with the key index, in case a bulk load was interrupted.
+/// The load also drops `events_transcript_usage`, which only telemetry writes read: the
+/// first of them builds it again ([`telemetry::ensure_transcript_usage_index`]).
 const SECONDARY_INDEXES: &str = "CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
-    CREATE INDEX IF NOT EXISTS events_session_ts ON events(session_key, ts);
-    CREATE INDEX IF NOT EXISTS events_transcript_usage ON events(input, output, ts)
-        WHERE kind = 'message.assistant' AND source <> 'otel';";
+    CREATE INDEX IF NOT EXISTS events_session_ts ON events(session_key, ts);";
 
 /// Switch the journal to `mode`; `None` when another connection holds the file and
 /// SQLite refuses (the caller goes on in the current mode).
@@ -448,6 +448,7 @@ impl Store for SqliteStore {
         let tx =
             rusqlite::Transaction::new(&mut self.conn, rusqlite::TransactionBehavior::Immediate)?;
         keys::ensure_key_index(&tx)?;
+        telemetry::ensure_transcript_usage_index(&tx)?;
         rollup_lag::catch_up(&tx)?;
         let mut rollups = rollup::Rollups::default();
         let stats = telemetry::apply(&tx, t, &mut rollups)?;
