@@ -3,6 +3,7 @@
 //! them incrementally. Sources know nothing of views.
 #![forbid(unsafe_code)]
 
+mod backlog;
 pub mod cursor;
 pub mod discover;
 pub mod files;
