@@ -271,11 +271,14 @@ const BACKLOG_BYTES: usize = 4 * 1024 * 1024;
 
 /// What a unit's events hold in memory, roughly.
 fn held_bytes(out: &UnitOutput) -> usize {
-    out.batches
-        .iter()
-        .flat_map(|b| &b.events)
-        .map(|e| e.approx_bytes())
-        .sum()
+    out.batches.iter().map(batch_bytes).sum()
+}
+
+/// What a batch's events hold in memory, roughly (by [`Event::approx_bytes`]).
+///
+/// [`Event::approx_bytes`]: clawscope_core::Event::approx_bytes
+fn batch_bytes(batch: &clawscope_core::batch::Batch) -> usize {
+    batch.events.iter().map(|e| e.approx_bytes()).sum()
 }
 
 /// Lower the calling reader thread's scheduling priority (the highest nice value). There
@@ -355,7 +358,7 @@ impl Accumulator {
             .map(|b| b.events.len() as u64)
             .sum::<u64>();
         for b in out.batches {
-            self.held += b.events.iter().map(|e| e.approx_bytes()).sum::<usize>();
+            self.held += batch_bytes(&b);
             if self.batch.events.capacity() == 0 {
                 // Room for a transaction's worth once, not a doubling copy of every event
                 // held so far each time the batch outgrows its space.
