@@ -221,6 +221,17 @@ fn plain(dir: &Path, name: &str, batches: &[Batch]) -> SqliteStore {
     store
 }
 
+/// A store on `path` in a bulk load that holds up to `bound` rollup entries (the
+/// store's own bound when `None`).
+fn loading(path: &Path, bound: Option<usize>) -> SqliteStore {
+    let mut store = SqliteStore::open(path).expect("open");
+    if let Some(b) = bound {
+        store.bound_bulk_rollups(b);
+    }
+    store.begin_bulk().expect("begin");
+    store
+}
+
 fn meta(path: &Path, key: &str) -> Option<i64> {
     let conn = rusqlite::Connection::open(path).expect("raw open");
     conn.query_row("SELECT value FROM store_meta WHERE key = ?1", [key], |r| {
@@ -243,9 +254,7 @@ fn a_bulk_load_writes_its_rollups_at_its_end_and_they_equal_plain_ones() {
     // No bound, a bound met now and then, a bound met by every transaction.
     for bound in [usize::MAX, 150, 1] {
         let path = dir.path().join(format!("bulk-{bound}.db"));
-        let mut store = SqliteStore::open(&path).expect("open");
-        store.bound_bulk_rollups(bound);
-        store.begin_bulk().expect("begin");
+        let mut store = loading(&path, Some(bound));
         let half = batches.len() / 2;
         for b in &batches[..half] {
             store.apply(b).expect("apply");
@@ -283,9 +292,7 @@ fn a_killed_bulk_load_is_counted_by_the_next_open() {
     for bound in [usize::MAX, 150] {
         let path = dir.path().join(format!("killed-{bound}.db"));
         {
-            let mut store = SqliteStore::open(&path).expect("open");
-            store.bound_bulk_rollups(bound);
-            store.begin_bulk().expect("begin");
+            let mut store = loading(&path, Some(bound));
             for b in &batches[..cut] {
                 store.apply(b).expect("apply");
             }
@@ -317,8 +324,7 @@ fn a_writer_opened_before_the_load_s_first_transaction_counts_its_events_first()
     let cut = batches.len() / 3;
     let want = plain(dir.path(), "plain.db", &batches);
     let path = dir.path().join("bulk.db");
-    let mut loader = SqliteStore::open(&path).expect("open");
-    loader.begin_bulk().expect("begin");
+    let mut loader = loading(&path, None);
     // Opened after the load began but before it set its mark: its open counts nothing.
     let mut other = SqliteStore::open(&path).expect("open");
     for b in &batches[..cut] {
@@ -351,9 +357,7 @@ fn another_process_writing_during_a_bulk_load_keeps_the_rollups_whole() {
     let want_interleaved = plain(dir.path(), "plain-interleaved.db", &interleaved);
     let want = plain(dir.path(), "plain.db", &batches);
     let path = dir.path().join("bulk.db");
-    let mut loader = SqliteStore::open(&path).expect("open");
-    loader.bound_bulk_rollups(400);
-    loader.begin_bulk().expect("begin");
+    let mut loader = loading(&path, Some(400));
     for batch in &batches[..a] {
         loader.apply(batch).expect("apply");
     }
@@ -372,11 +376,9 @@ fn another_process_writing_during_a_bulk_load_keeps_the_rollups_whole() {
     assert_same(&other, &want_interleaved, "other");
     // A second first load into this store, racing another load, ends whole too.
     let path = dir.path().join("race.db");
-    let mut x = SqliteStore::open(&path).expect("open");
-    x.begin_bulk().expect("begin");
+    let mut x = loading(&path, None);
     x.apply(&batches[0]).expect("apply");
-    let mut y = SqliteStore::open(&path).expect("open");
-    y.begin_bulk().expect("begin");
+    let mut y = loading(&path, None);
     for (i, batch) in batches.iter().enumerate().skip(1) {
         if i % 2 == 0 {
             x.apply(batch).expect("apply");
@@ -397,12 +399,10 @@ fn a_load_that_stored_nothing_does_not_take_a_later_load_s_mark_for_its_own() {
     let path = dir.path().join("bulk.db");
     plain(dir.path(), "bulk.db", &batches[..1]);
     // `x` re-reads what is stored: its mark is the last seq, and it adds nothing.
-    let mut x = SqliteStore::open(&path).expect("open");
-    x.begin_bulk().expect("begin");
+    let mut x = loading(&path, None);
     assert_eq!(x.apply(&batches[0]).expect("apply").inserted, 0);
     // `y` opens (counting nothing, removing x's mark) and sets a mark at the same seq.
-    let mut y = SqliteStore::open(&path).expect("open");
-    y.begin_bulk().expect("begin");
+    let mut y = loading(&path, None);
     y.apply(&batches[1]).expect("apply");
     let before = meta(&path, "rollups_behind");
     assert!(before.is_some(), "y's mark");
@@ -437,8 +437,7 @@ fn a_larger_copy_of_the_newest_row_keeps_its_seq_and_is_counted_after_a_kill() {
     let path = dir.path().join("killed.db");
     plain(dir.path(), "killed.db", &writes[..1]);
     {
-        let mut store = SqliteStore::open(&path).expect("open");
-        store.begin_bulk().expect("begin");
+        let mut store = loading(&path, None);
         store.apply(&writes[1]).expect("apply");
         let conn = rusqlite::Connection::open(&path).expect("raw open");
         let max: i64 = conn
