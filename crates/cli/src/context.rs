@@ -11,7 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use clawscope_core::query::UsageFilter;
 use clawscope_ingest::{
-    discover, import_listed, plan, Env, ImportReport, Pricer, Progress, Roots, SourceSelect, Unit,
+    discover, import_listed, plan, Env, ImportReport, Pricer, Progress, Readers, Roots,
+    SourceSelect, Unit,
 };
 use clawscope_store::{SqliteStore, Store};
 
@@ -99,9 +100,15 @@ impl Ctx {
             return Ok(Box::new(self.open_store()?));
         }
         let (s, _) = if w.no_db {
-            self.open_and_import(|| Ok(SqliteStore::open_scratch()?), w.source.select(), None)?
+            // The scratch store's pages are in memory too: read less far ahead.
+            let readers = readers(None).frugal();
+            self.open_and_import(
+                || Ok(SqliteStore::open_scratch()?),
+                w.source.select(),
+                readers,
+            )?
         } else {
-            self.open_and_import(|| self.open_store(), w.source.select(), None)?
+            self.open_and_import(|| self.open_store(), w.source.select(), readers(None))?
         };
         Ok(Box::new(s))
     }
@@ -113,13 +120,8 @@ impl Ctx {
         &self,
         open: impl FnOnce() -> Result<S>,
         select: SourceSelect,
-        threads: Option<usize>,
+        readers: Readers,
     ) -> Result<(S, ImportReport)> {
-        let threads = threads.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        });
         let bar = ImportBar::new(self.show_progress);
         std::thread::scope(|scope| {
             let listing = std::thread::Builder::new()
@@ -131,7 +133,7 @@ impl Ctx {
                 Err(_) => plan(&self.roots, select),
             };
             let mut store = open()?;
-            let report = import_listed(&mut store, listed, self.pricer(), threads, &bar)
+            let report = import_listed(&mut store, listed, self.pricer(), readers, &bar)
                 .context("import failed")?;
             tracing::info!(elapsed_ms = report.elapsed_ms, "import done");
             Ok((store, report))
@@ -283,6 +285,15 @@ impl Drop for Spinner {
             b.finish_and_clear();
         }
     }
+}
+
+/// Import readers: `threads` of them (default: one per core) with the default read-ahead.
+pub fn readers(threads: Option<usize>) -> Readers {
+    Readers::new(threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    }))
 }
 
 #[cfg(test)]

@@ -14,6 +14,6 @@ pub mod sources;
 pub mod unit;
 
 pub use discover::{discover, plan, Env, Roots, SourceSelect};
-pub use import::{import, import_listed, ImportReport, NoProgress, Progress};
+pub use import::{import, import_listed, ImportReport, NoProgress, Progress, Readers};
 pub use pipeline::Pricer;
 pub use unit::Unit;

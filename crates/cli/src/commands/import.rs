@@ -6,14 +6,15 @@ use anyhow::Result;
 use clawscope_store::Store;
 
 use crate::args::ImportArgs;
-use crate::context::{Ctx, Spinner};
+use crate::context::{readers, Ctx, Spinner};
 use crate::render::{num, Table};
 
 pub fn run(ctx: &Ctx, a: &ImportArgs, out: &mut impl Write) -> Result<()> {
     if ctx.roots.openclaw.is_empty() && ctx.roots.claude.is_empty() {
         eprintln!("{}", crate::context::NO_DATA_HINT);
     }
-    let (store, report) = ctx.open_and_import(|| ctx.open_store(), a.source.select(), a.threads)?;
+    let (store, report) =
+        ctx.open_and_import(|| ctx.open_store(), a.source.select(), readers(a.threads))?;
     let started = std::time::Instant::now();
     let indexed = {
         let _shown = Spinner::new(ctx.show_progress, "indexing message text for search");
