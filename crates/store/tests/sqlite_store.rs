@@ -602,3 +602,76 @@ fn a_writer_that_finds_the_key_index_missing_builds_it_first() {
     assert_eq!(store.apply(&batch(vec![ev("a")])).unwrap().inserted, 0);
     assert_eq!(key_index_count(&path), 1);
 }
+
+#[test]
+fn ids_come_back_exactly_whether_stored_compact_or_as_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = SqliteStore::open(&path).unwrap();
+    let sid = "0060c7be-72af-f931-edf0-aeb53e149dd3";
+    let mid = "ddadb6cb@2026-11-12T20:16:45.642Z";
+    let ev = |id: String, session: Option<&str>, message: Option<&str>, call: Option<&str>| {
+        let mut e = usage_event(&id, 1_000, 1, 1, 0.0, Merge::KeepFirst);
+        e.session_id = session.map(Into::into);
+        e.message_id = message.map(Into::into);
+        e.tool = call.map(|c| ToolInfo {
+            call_id: Some(c.into()),
+            ..ToolInfo::default()
+        });
+        e
+    };
+    let events = vec![
+        ev(format!("oc:{sid}:{mid}"), Some(sid), Some(mid), None),
+        ev(
+            format!("oc:{sid}:{mid}:call_7"),
+            Some(sid),
+            Some(mid),
+            Some("call_7"),
+        ),
+        // Hostile: marker bytes in the id, in the values, or both.
+        ev(format!("oc:\u{1}{sid}:\u{2}"), Some(sid), Some(mid), None),
+        ev(
+            format!("oc:{sid}:x\u{1}yz1"),
+            Some(sid),
+            Some("x\u{1}yz1"),
+            None,
+        ),
+        ev(format!("oc:{sid}:abcd"), Some(sid), Some("ab\u{1}cd"), None),
+        ev(
+            "oc:sess-1:m-1234".into(),
+            Some("sess-\u{2}-1"),
+            Some("m-1234"),
+            None,
+        ),
+        ev("cc:line:00ab:17".into(), None, None, None),
+    ];
+    let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+    store.apply(&batch(events.clone())).unwrap();
+    let filter = EventFilter {
+        limit: 100,
+        ..EventFilter::default()
+    };
+    let read: Vec<String> = store
+        .events(&filter)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.event.id)
+        .collect();
+    assert_eq!(read, ids);
+    // Stored compact unless the id holds a marker or shares nothing; a value holding a
+    // marker is left in the id, the row's other values still compact.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let forms: Vec<(Option<i64>, usize)> = conn
+        .prepare("SELECT id_form, length(id) FROM events ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let compact: Vec<bool> = forms.iter().map(|f| f.0 == Some(1)).collect();
+    assert_eq!(compact, [true, true, false, false, true, true, false]);
+    assert_eq!(forms[0].1, "oc:\u{1}:\u{2}".len());
+    // Idempotent still: the key is the whole id's.
+    let again = store.apply(&batch(events)).unwrap();
+    assert_eq!((again.inserted, again.unchanged), (0, 7));
+}

@@ -59,7 +59,21 @@ CREATE TABLE events_v11 (
     merge            INTEGER NOT NULL,              -- 0 keep-first, 1 keep-largest-usage, 2 replace
     fp               INTEGER NOT NULL DEFAULT 0     -- content fingerprint for replace merges
 );
-INSERT INTO events_v11 SELECT * FROM events;
+-- (Columns named: a test may replay this on a table that later migrations widened.)
+INSERT INTO events_v11 (seq, idh, id, ts, kind, source, gateway, agent, project, session_key, session_id,
+    parent_session_key, channel, run_id, message_id, request_id, provider, model, api, input, output,
+    cache_read, cache_write, cache_write_1h, reasoning, context_used, context_max, start_ms, end_ms,
+    duration_ms, ttft_ms, tool_name, tool_call_id, tool_args, tool_result, tool_is_error, exit_code,
+    error_kind, error_message, error_retriable, cost_input, cost_output, cost_cache_read,
+    cost_cache_write, cost_total, cost_source, price_version, stop_reason, text, thinking, attrs,
+    merge, fp)
+  SELECT seq, idh, id, ts, kind, source, gateway, agent, project, session_key, session_id,
+    parent_session_key, channel, run_id, message_id, request_id, provider, model, api, input, output,
+    cache_read, cache_write, cache_write_1h, reasoning, context_used, context_max, start_ms, end_ms,
+    duration_ms, ttft_ms, tool_name, tool_call_id, tool_args, tool_result, tool_is_error, exit_code,
+    error_kind, error_message, error_retriable, cost_input, cost_output, cost_cache_read,
+    cost_cache_write, cost_total, cost_source, price_version, stop_reason, text, thinking, attrs,
+    merge, fp FROM events;
 DROP TABLE events;
 ALTER TABLE events_v11 RENAME TO events;
 CREATE UNIQUE INDEX events_idh ON events(idh);

@@ -5,6 +5,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use rusqlite::{params, Connection, Transaction};
 
+use super::stored_id::id_in_migration;
 use crate::Result;
 
 /// The migration after which stored keys are [`event_key`]s.
@@ -61,8 +62,10 @@ pub(super) fn rekey(tx: &Transaction<'_>) -> Result<()> {
     // one pass keeps most of the index in memory.
     let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
     tx.pragma_update(None, "cache_size", -262_144)?;
-    let mut select =
-        tx.prepare("SELECT seq, id FROM events WHERE seq > ?1 ORDER BY seq LIMIT 10000")?;
+    let id = id_in_migration(tx);
+    let mut select = tx.prepare(&format!(
+        "SELECT seq, {id} FROM events WHERE seq > ?1 ORDER BY seq LIMIT 10000"
+    ))?;
     let mut update = tx.prepare("UPDATE events SET idh = ?1 WHERE seq = ?2")?;
     let mut after = 0i64;
     loop {

@@ -8,6 +8,7 @@ mod keys;
 mod read;
 mod rollup;
 mod rollup_lag;
+mod stored_id;
 mod telemetry;
 mod telemetry_read;
 mod write;
@@ -41,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0009_alert_indexes.sql"),
     include_str!("../../migrations/sqlite/0010_event_keys.sql"),
     include_str!("../../migrations/sqlite/0011_event_key_index.sql"),
+    include_str!("../../migrations/sqlite/0012_compact_ids.sql"),
 ];
 
 /// The other indexes on `events` a bulk load defers (also created by migrations 1 and

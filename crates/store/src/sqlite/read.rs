@@ -13,15 +13,19 @@ use clawscope_core::{
     ToolInfo,
 };
 
+use super::stored_id::stored_id;
 use crate::{Result, StoreError};
 
 /// Columns read back into an [`Event`], in [`event_from_row`] order.
-pub(super) const EVENT_COLUMNS: &str = "id, ts, kind, source, gateway, agent, project, session_key,
+pub(super) const EVENT_COLUMNS: &str = concat!(
+    stored_id!(""),
+    ", ts, kind, source, gateway, agent, project, session_key,
     session_id, parent_session_key, channel, run_id, message_id, request_id, provider, model, api,
     input, output, cache_read, cache_write, cache_write_1h, reasoning, context_used, context_max,
     start_ms, end_ms, duration_ms, ttft_ms, tool_name, tool_call_id, tool_args, tool_result, tool_is_error,
     exit_code, error_kind, error_message, error_retriable, cost_input, cost_output, cost_cache_read,
-    cost_cache_write, cost_total, cost_source, price_version, stop_reason, text, thinking, attrs, merge";
+    cost_cache_write, cost_total, cost_source, price_version, stop_reason, text, thinking, attrs, merge"
+);
 
 fn u(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
     Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)

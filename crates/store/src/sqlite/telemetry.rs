@@ -14,6 +14,7 @@ use clawscope_core::{Event, EventKind, SourceKind, Tokens};
 use super::keys::{event_key, id_hash};
 use super::read::{event_from_row, EVENT_COLUMNS};
 use super::rollup::Rollups;
+use super::stored_id::stored_id;
 use super::write::{exec_event, INSERT_SQL};
 use crate::Result;
 
@@ -243,11 +244,13 @@ fn counted_elsewhere(
         return Ok(Some(Counted::Transcript(id, key)));
     }
     let twin: Option<(String, String)> = tx
-        .prepare_cached(
-            "SELECT e.id, e.session_key FROM otel_usage u JOIN events e ON e.seq = u.seq
+        .prepare_cached(concat!(
+            "SELECT ",
+            stored_id!("e."),
+            ", e.session_key FROM otel_usage u JOIN events e ON e.seq = u.seq
              WHERE u.trace_id = ?1 AND u.input = ?2 AND u.output = ?3 AND u.cache_read = ?4
                AND u.cache_write = ?5 LIMIT 1",
-        )?
+        ))?
         .query_row(
             params![
                 span.trace_id,
@@ -266,11 +269,13 @@ fn counted_elsewhere(
 /// compatible model: its id and session.
 fn transcript_copy(tx: &Transaction<'_>, ev: &Event) -> Result<Option<(String, String)>> {
     let t = &ev.tokens;
-    let mut stmt = tx.prepare_cached(
-        "SELECT id, session_key, model FROM events
+    let mut stmt = tx.prepare_cached(concat!(
+        "SELECT ",
+        stored_id!(""),
+        ", session_key, model FROM events
          WHERE ts BETWEEN ?1 AND ?2 AND input = ?3 AND output = ?4 AND cache_read = ?5
            AND cache_write = ?6 AND kind = 'message.assistant' AND source <> 'otel'",
-    )?;
+    ))?;
     let rows = stmt.query_map(
         params![
             ev.ts_ms - MATCH_WINDOW_MS,

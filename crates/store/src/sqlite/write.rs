@@ -9,6 +9,7 @@ use super::keys::{ensure_key_index, event_key, BulkKeys};
 use super::read::{event_from_row, EVENT_COLUMNS};
 use super::rollup::Rollups;
 use super::rollup_lag::{self, RollupLag};
+use super::stored_id;
 use crate::{ApplyStats, Batch, Result};
 
 fn merge_code(m: Merge) -> i64 {
@@ -37,10 +38,11 @@ macro_rules! insert_event_sql {
     input, output, cache_read, cache_write, cache_write_1h, reasoning, context_used, context_max,
     start_ms, end_ms, duration_ms, ttft_ms, tool_name, tool_call_id, tool_args, tool_result, tool_is_error,
     exit_code, error_kind, error_message, error_retriable, cost_input, cost_output, cost_cache_read,
-    cost_cache_write, cost_total, cost_source, price_version, stop_reason, text, thinking, attrs, merge, fp)
+    cost_cache_write, cost_total, cost_source, price_version, stop_reason, text, thinking, attrs, merge, fp,
+    id_form)
   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
     ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42,
-    ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?50, ?51, ?52)
+    ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?50, ?51, ?52, ?53)
   ", $on_conflict)
     };
 }
@@ -64,9 +66,10 @@ pub(super) fn exec_event(
     let t = &ev.tokens;
     let tool = ev.tool.as_ref();
     let err = ev.error.as_ref();
+    let compact = stored_id::compact(ev);
     let n = stmt.execute(params![
         &idh[..],
-        ev.id,
+        compact.as_deref().unwrap_or(&ev.id),
         ev.ts_ms,
         ev.kind_str(),
         ev.source.map(|s| s.as_str()).unwrap_or("unknown"),
@@ -117,6 +120,7 @@ pub(super) fn exec_event(
         ev.attrs,
         merge_code(ev.merge),
         fp,
+        compact.is_some().then_some(1),
     ])?;
     Ok(n)
 }

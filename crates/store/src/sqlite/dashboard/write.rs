@@ -6,6 +6,7 @@ use rusqlite::{params, Transaction};
 
 use clawscope_core::{Event, EventKind};
 
+use super::super::stored_id::id_in_migration;
 use super::{Dashboard, ToolSums, ALL_DAYS};
 use crate::Result;
 
@@ -99,15 +100,16 @@ pub(super) fn write(tx: &Transaction<'_>, d: &Dashboard) -> Result<()> {
 pub(in crate::sqlite) fn backfill(tx: &Transaction<'_>) -> Result<()> {
     const CHUNK: i64 = 50_000;
     let mut after = 0i64;
+    let id = id_in_migration(tx);
     loop {
         let rows: Vec<(i64, Event)> = tx
-            .prepare(
-                "SELECT seq, id, ts, kind, agent, session_key, channel, model, tool_name,
+            .prepare(&format!(
+                "SELECT seq, {id}, ts, kind, agent, session_key, channel, model, tool_name,
                     tool_call_id, CASE WHEN tool_is_error THEN tool_result END, tool_is_error, duration_ms, error_kind, error_message
                  FROM events WHERE seq > ?1 AND kind IN ('message.user', 'message.assistant',
                     'tool.call', 'tool.result', 'tool.finished')
-                 ORDER BY seq LIMIT ?2",
-            )?
+                 ORDER BY seq LIMIT ?2"
+            ))?
             .query_map(params![after, CHUNK], backfill_row)?
             .collect::<rusqlite::Result<_>>()?;
         let Some(last) = rows.last().map(|r| r.0) else {
