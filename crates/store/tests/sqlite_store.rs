@@ -675,3 +675,97 @@ fn ids_come_back_exactly_whether_stored_compact_or_as_they_are() {
     let again = store.apply(&batch(events)).unwrap();
     assert_eq!((again.inserted, again.unchanged), (0, 7));
 }
+
+#[test]
+fn every_column_comes_back_and_a_sparse_event_after_a_full_one_keeps_its_nulls() {
+    use clawscope_core::{ErrorInfo, ModelRef, Timing, Tokens};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    let s = |v: &str| Some(v.to_string());
+    let full = Event {
+        id: "oc:sess-0001:msg-0001".into(),
+        ts_ms: 1_000,
+        kind: Some(EventKind::ToolCall),
+        source: Some(SourceKind::OpenClaw),
+        gateway: s("gw"),
+        agent: s("main"),
+        project: s("proj"),
+        session_key: "agent:main:main".into(),
+        session_id: s("sess-0001"),
+        parent_session_key: s("agent:main:parent"),
+        channel: s("telegram"),
+        run_id: s("run-1"),
+        message_id: s("msg-0001"),
+        request_id: s("req-1"),
+        model: ModelRef {
+            provider: s("anthropic"),
+            model: s("claude-sonnet-4-5"),
+            api: s("anthropic-messages"),
+        },
+        tokens: Tokens {
+            input: 1,
+            output: 2,
+            cache_read: 3,
+            cache_write: 4,
+            cache_write_1h: 5,
+            reasoning: 6,
+        },
+        context_used: Some(7),
+        context_max: Some(8),
+        timing: Timing {
+            start_ms: Some(900),
+            end_ms: Some(1_000),
+            duration_ms: Some(100),
+            ttft_ms: Some(10),
+        },
+        tool: Some(ToolInfo {
+            name: s("exec"),
+            call_id: s("call-0001"),
+            arguments: s("{\"cmd\":\"ls\"}"),
+            result: s("a b"),
+            is_error: true,
+            exit_code: Some(2),
+        }),
+        error: Some(ErrorInfo {
+            kind: "tool".into(),
+            message: s("failed"),
+            retriable: Some(true),
+        }),
+        cost: Cost {
+            input: Some(0.1),
+            output: Some(0.2),
+            cache_read: Some(0.3),
+            cache_write: Some(0.4),
+            total: Some(1.0),
+            source: CostSource::Reported,
+            price_version: s("v1"),
+        },
+        stop_reason: s("toolUse"),
+        text: s("hello"),
+        thinking: s("hmm"),
+        attrs: s("{\"a\":1}"),
+        merge: Merge::KeepFirst,
+    };
+    let sparse = Event {
+        id: "oc:sess-0001:msg-0002".into(),
+        ts_ms: 2_000,
+        kind: Some(EventKind::UserMessage),
+        source: Some(SourceKind::OpenClaw),
+        session_key: "agent:main:main".into(),
+        ..Event::default()
+    };
+    store
+        .apply(&batch(vec![full.clone(), sparse.clone()]))
+        .unwrap();
+    let filter = EventFilter {
+        limit: 10,
+        ..EventFilter::default()
+    };
+    let read: Vec<Event> = store
+        .events(&filter)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.event)
+        .collect();
+    assert_eq!(read, vec![full, sparse]);
+}

@@ -1,6 +1,7 @@
 //! Applying a batch: idempotent event upserts by stable id, session metadata,
 //! cursors and rollup deltas, all in one transaction.
 
+use rusqlite::types::ToSql;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use clawscope_core::{Event, Merge};
@@ -56,6 +57,30 @@ pub(super) const INSERT_SQL: &str = insert_event_sql!("ON CONFLICT (idh) DO NOTH
 /// inserts; with it (built back by another connection) it skips a stored key.
 const BULK_INSERT_SQL: &str = insert_event_sql!("ON CONFLICT DO NOTHING");
 
+/// Binds an insert's parameters in order, leaving absent values unbound (NULL): most
+/// events fill under half the columns, and a bind through `params!` costs as much for a
+/// NULL as for a value.
+struct Binder<'s, 'c> {
+    stmt: &'s mut rusqlite::CachedStatement<'c>,
+    at: usize,
+}
+
+impl Binder<'_, '_> {
+    fn put<T: ToSql>(&mut self, value: T) -> Result<()> {
+        self.at += 1;
+        self.stmt.raw_bind_parameter(self.at, value)?;
+        Ok(())
+    }
+
+    fn opt<T: ToSql>(&mut self, value: Option<T>) -> Result<()> {
+        self.at += 1;
+        if let Some(v) = value {
+            self.stmt.raw_bind_parameter(self.at, v)?;
+        }
+        Ok(())
+    }
+}
+
 /// Bind every column of `ev` in INSERT_SQL order and run `stmt`.
 pub(super) fn exec_event(
     stmt: &mut rusqlite::CachedStatement<'_>,
@@ -67,62 +92,71 @@ pub(super) fn exec_event(
     let tool = ev.tool.as_ref();
     let err = ev.error.as_ref();
     let compact = stored_id::compact(ev);
-    let n = stmt.execute(params![
-        &idh[..],
-        compact.as_deref().unwrap_or(&ev.id),
-        ev.ts_ms,
-        ev.kind_str(),
-        ev.source.map(|s| s.as_str()).unwrap_or("unknown"),
-        ev.gateway,
-        ev.agent,
-        ev.project,
-        ev.session_key,
-        ev.session_id,
-        ev.parent_session_key,
-        ev.channel,
-        ev.run_id,
-        ev.message_id,
-        ev.request_id,
-        ev.model.provider,
-        ev.model.model,
-        ev.model.api,
-        t.input as i64,
-        t.output as i64,
-        t.cache_read as i64,
-        t.cache_write as i64,
-        t.cache_write_1h as i64,
-        t.reasoning as i64,
-        ev.context_used.map(|v| v as i64),
-        ev.context_max.map(|v| v as i64),
-        ev.timing.start_ms,
-        ev.timing.end_ms,
-        ev.timing.duration_ms,
-        ev.timing.ttft_ms,
-        tool.and_then(|t| t.name.as_deref()),
-        tool.and_then(|t| t.call_id.as_deref()),
-        tool.and_then(|t| t.arguments.as_deref()),
-        tool.and_then(|t| t.result.as_deref()),
-        tool.map(|t| t.is_error),
-        tool.and_then(|t| t.exit_code),
-        err.map(|e| e.kind.as_str()),
-        err.and_then(|e| e.message.as_deref()),
-        err.and_then(|e| e.retriable),
-        ev.cost.input,
-        ev.cost.output,
-        ev.cost.cache_read,
-        ev.cost.cache_write,
-        ev.cost.total,
-        ev.cost.source.as_str(),
-        ev.cost.price_version,
-        ev.stop_reason,
-        ev.text,
-        ev.thinking,
-        ev.attrs,
-        merge_code(ev.merge),
-        fp,
-        compact.is_some().then_some(1),
-    ])?;
-    Ok(n)
+    // Whatever the last event bound goes: its values must not stand in for absent ones.
+    stmt.clear_bindings();
+    let mut b = Binder { stmt, at: 0 };
+    b.put(&idh[..])?;
+    b.put(compact.as_deref().unwrap_or(&ev.id))?;
+    b.put(ev.ts_ms)?;
+    b.put(ev.kind_str())?;
+    b.put(ev.source.map(|s| s.as_str()).unwrap_or("unknown"))?;
+    b.opt(ev.gateway.as_deref())?;
+    b.opt(ev.agent.as_deref())?;
+    b.opt(ev.project.as_deref())?;
+    b.put(ev.session_key.as_str())?;
+    b.opt(ev.session_id.as_deref())?;
+    b.opt(ev.parent_session_key.as_deref())?;
+    b.opt(ev.channel.as_deref())?;
+    b.opt(ev.run_id.as_deref())?;
+    b.opt(ev.message_id.as_deref())?;
+    b.opt(ev.request_id.as_deref())?;
+    b.opt(ev.model.provider.as_deref())?;
+    b.opt(ev.model.model.as_deref())?;
+    b.opt(ev.model.api.as_deref())?;
+    for n in [
+        t.input,
+        t.output,
+        t.cache_read,
+        t.cache_write,
+        t.cache_write_1h,
+        t.reasoning,
+    ] {
+        b.put(n as i64)?;
+    }
+    b.opt(ev.context_used.map(|v| v as i64))?;
+    b.opt(ev.context_max.map(|v| v as i64))?;
+    b.opt(ev.timing.start_ms)?;
+    b.opt(ev.timing.end_ms)?;
+    b.opt(ev.timing.duration_ms)?;
+    b.opt(ev.timing.ttft_ms)?;
+    b.opt(tool.and_then(|t| t.name.as_deref()))?;
+    b.opt(tool.and_then(|t| t.call_id.as_deref()))?;
+    b.opt(tool.and_then(|t| t.arguments.as_deref()))?;
+    b.opt(tool.and_then(|t| t.result.as_deref()))?;
+    b.opt(tool.map(|t| t.is_error))?;
+    b.opt(tool.and_then(|t| t.exit_code))?;
+    b.opt(err.map(|e| e.kind.as_str()))?;
+    b.opt(err.and_then(|e| e.message.as_deref()))?;
+    b.opt(err.and_then(|e| e.retriable))?;
+    b.opt(ev.cost.input)?;
+    b.opt(ev.cost.output)?;
+    b.opt(ev.cost.cache_read)?;
+    b.opt(ev.cost.cache_write)?;
+    b.opt(ev.cost.total)?;
+    b.put(ev.cost.source.as_str())?;
+    b.opt(ev.cost.price_version.as_deref())?;
+    b.opt(ev.stop_reason.as_deref())?;
+    b.opt(ev.text.as_deref())?;
+    b.opt(ev.thinking.as_deref())?;
+    b.opt(ev.attrs.as_deref())?;
+    b.put(merge_code(ev.merge))?;
+    b.put(fp)?;
+    b.opt(compact.is_some().then_some(1))?;
+    let bound = b.at;
+    if bound != stmt.parameter_count() {
+        return Err(rusqlite::Error::InvalidParameterCount(bound, stmt.parameter_count()).into());
+    }
+    Ok(stmt.raw_execute()?)
 }
 
 /// The stored copy of an event (its seq, content and fingerprint), found by key or by seq.
