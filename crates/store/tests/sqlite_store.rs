@@ -603,6 +603,16 @@ fn a_writer_that_finds_the_key_index_missing_builds_it_first() {
     assert_eq!(key_index_count(&path), 1);
 }
 
+/// The first 100 stored events, in store order.
+fn stored_events(store: &SqliteStore) -> Vec<Event> {
+    let filter = EventFilter {
+        limit: 100,
+        ..EventFilter::default()
+    };
+    let stored = store.events(&filter).unwrap();
+    stored.into_iter().map(|s| s.event).collect()
+}
+
 #[test]
 fn ids_come_back_exactly_whether_stored_compact_or_as_they_are() {
     let dir = tempfile::tempdir().unwrap();
@@ -647,16 +657,7 @@ fn ids_come_back_exactly_whether_stored_compact_or_as_they_are() {
     ];
     let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
     store.apply(&batch(events.clone())).unwrap();
-    let filter = EventFilter {
-        limit: 100,
-        ..EventFilter::default()
-    };
-    let read: Vec<String> = store
-        .events(&filter)
-        .unwrap()
-        .into_iter()
-        .map(|s| s.event.id)
-        .collect();
+    let read: Vec<String> = stored_events(&store).into_iter().map(|e| e.id).collect();
     assert_eq!(read, ids);
     // Stored compact unless the id holds a marker or shares nothing; a value holding a
     // marker is left in the id, the row's other values still compact.
@@ -757,15 +758,5 @@ fn every_column_comes_back_and_a_sparse_event_after_a_full_one_keeps_its_nulls()
     store
         .apply(&batch(vec![full.clone(), sparse.clone()]))
         .unwrap();
-    let filter = EventFilter {
-        limit: 10,
-        ..EventFilter::default()
-    };
-    let read: Vec<Event> = store
-        .events(&filter)
-        .unwrap()
-        .into_iter()
-        .map(|s| s.event)
-        .collect();
-    assert_eq!(read, vec![full, sparse]);
+    assert_eq!(stored_events(&store), vec![full, sparse]);
 }
