@@ -39,9 +39,9 @@ macro_rules! stored_id {
 }
 pub(super) use stored_id;
 
-/// The expression for the stored id in a migration step that reads `events`: on stores
-/// that old ids are stored as they are, and `id_form` does not exist yet; a store that
-/// this build wrote and something marked older (tests do) has it.
+/// The expression for the stored id in an early migration step that reads `events`.
+/// A store that old has no `id_form` column and keeps every id as it is; a store this
+/// build wrote and then marked older (as tests do) has the column and compact ids.
 pub(super) fn id_in_migration(conn: &rusqlite::Connection) -> &'static str {
     match conn.prepare("SELECT id_form FROM events LIMIT 0") {
         Ok(_) => stored_id!(""),
