@@ -760,3 +760,47 @@ fn every_column_comes_back_and_a_sparse_event_after_a_full_one_keeps_its_nulls()
         .unwrap();
     assert_eq!(stored_events(&store), vec![full, sparse]);
 }
+
+#[test]
+fn a_follower_past_the_newest_row_sees_its_larger_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    store
+        .apply(&batch(vec![
+            usage_event("a", 1_000, 10, 5, 0.5, Merge::KeepLargestUsage),
+            usage_event("b", 2_000, 10, 5, 0.5, Merge::KeepLargestUsage),
+        ]))
+        .unwrap();
+    let seen = store.stats().unwrap().events as i64;
+    let newest = store
+        .events(&EventFilter {
+            after_seq: Some(seen - 1),
+            limit: 10,
+            ..EventFilter::default()
+        })
+        .unwrap();
+    assert_eq!(newest.len(), 1);
+    let cursor = newest[0].seq;
+    // The newest row ("b") is replaced by a larger copy.
+    let s = store
+        .apply(&batch(vec![usage_event(
+            "b",
+            2_000,
+            10,
+            50,
+            0.5,
+            Merge::KeepLargestUsage,
+        )]))
+        .unwrap();
+    assert_eq!(s.updated, 1);
+    let after = store
+        .events(&EventFilter {
+            after_seq: Some(cursor),
+            limit: 10,
+            ..EventFilter::default()
+        })
+        .unwrap();
+    assert_eq!(after.len(), 1, "the follower meets the new copy");
+    assert_eq!(after[0].event.tokens.output, 50);
+    assert_eq!(totals(&store), (20, 55, 1.0, 2));
+}

@@ -274,7 +274,8 @@ pub(super) fn apply(
             if known.is_none() && insert_event(&tx, &mut insert, &idh, ev, fp, keys.as_deref_mut())?
             {
                 stats.inserted += 1;
-                // (A seq at or before the mark can only be reused after a delete; see below.)
+                // (A seq at or before the mark is only handed out again after the newest rows
+                // were deleted; a replaced copy keeps its number until its successor has one.)
                 target(&mut rollups, &mut lag, behind, tx.last_insert_rowid()).add(ev, 1);
                 if spans_hold_usage {
                     super::telemetry::supersede(&tx, ev, &mut rollups)?;
@@ -299,11 +300,15 @@ pub(super) fn apply(
                 continue;
             }
             // The new copy gets a new sequence number, so followers of the store see the
-            // change; except when the old copy was the newest row, whose number SQLite
-            // hands out again.
-            tx.execute("DELETE FROM events WHERE seq = ?1", [seq])?;
+            // change. It is inserted while the old copy still holds its number (the old key
+            // moved aside first): a freed largest number would be handed out again, and a
+            // follower already past it would miss the newest row's change.
+            tx.prepare_cached("UPDATE events SET idh = ?2 WHERE seq = ?1")?
+                .execute(params![seq, &seq.to_be_bytes()[..]])?;
             insert_event(&tx, &mut insert, &idh, ev, fp, keys.as_deref_mut())?;
             let new_seq = tx.last_insert_rowid();
+            tx.prepare_cached("DELETE FROM events WHERE seq = ?1")?
+                .execute([seq])?;
             // Each copy is counted where the mark says it belongs: a copy at or before it in
             // the tables now (keeping the mark's promise), one after it in what the load holds.
             target(&mut rollups, &mut lag, behind, seq).add(&old, -1);
