@@ -3,8 +3,9 @@
 //! `cc:<message id>:<request id>`), so the row keeps the id with those values replaced
 //! by one-byte markers and `id_form = 1` (migration 12); reads put the values back
 //! ([`stored_id!`]). On a 3-million-event OpenClaw import that is 73–108 bytes less per
-//! row, about an eighth of the file. An id that does not compact exactly is kept as it is
-//! (`id_form` NULL), and the key (`idh`) is always the hash of the whole id.
+//! row, about an eighth of the file. An id that holds a marker byte itself, or repeats none
+//! of those values, is kept as it is (`id_form` NULL); the key (`idh`) is always the hash
+//! of the whole id.
 
 use clawscope_core::Event;
 
