@@ -9,9 +9,14 @@
 # the time of a no-change re-import, and compares the store's daily/session/model reports with
 # ground_truth.json (tokens exact, cost to the generator's rounding). Target: >= 400k events/s.
 #
+# Then, for scale, the SQLite floor: how long SQLite alone takes to copy the imported rows into
+# a new file and index them (no parsing, no binds, no durability; the sqlite_floor example of
+# the store crate). An import of this row-per-event schema cannot be faster than that floor.
+#
 # Environment: OC_SESSIONS (1000), OC_EVENTS (2000, JSONL lines per parent session), OC_SEED (7),
 # IMPORT_RUNS (1; each into a fresh store, medians reported), BENCH_DATA (<repo>/bench-data),
-# CLAWSCOPE_BIN (skip the release build), BENCH_STRICT=1 (exit 1 when the target is missed).
+# CLAWSCOPE_BIN (skip the release build), SQLITE_FLOOR=0 (skip the floor),
+# BENCH_STRICT=1 (exit 1 when the target is missed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -28,6 +33,12 @@ else
   echo "== cargo build --release" >&2
   cargo build --release --quiet -p clawscope
   BIN=$REPO/target/release/clawscope
+fi
+FLOOR_BIN=
+if [[ "${SQLITE_FLOOR:-1}" != 0 ]]; then
+  echo "== cargo build --release --example sqlite_floor" >&2
+  cargo build --release --quiet -p clawscope-store --example sqlite_floor
+  FLOOR_BIN=$REPO/target/release/examples/sqlite_floor
 fi
 
 OCHOME=$("$PY" scripts/lib/benchdata.py openclaw-home "$SESSIONS" "$EVENTS" "$SEED" "$DATA")
@@ -55,6 +66,11 @@ echo "== re-import, nothing changed (x3)"
 "${M[@]}" --repeat 3 --label reimport \
   --stdout "$WORK/reimport.json" --json "$WORK/m-reimport.json" -- \
   "${CS[@]}" --store "$STORE" import --json
+if [[ -n "$FLOOR_BIN" ]]; then
+  echo "== SQLite floor: copy the imported rows into a new file, build the indexes"
+  cat "$STORE" >/dev/null
+  "$FLOOR_BIN" "$STORE" "$WORK" > "$WORK/floor.json"
+fi
 echo "== reports from the store (--offline)"
 for r in daily session model; do
   "${M[@]}" --label "report $r" --stdout "$WORK/reports/$r.json" --json "$WORK/m-report-$r.json" -- \
@@ -97,6 +113,14 @@ rows = [
     ("re-import, no change (median of 3)", f"{rm['median_wall_s'] * 1000:.1f} ms, peak RSS "
      f"{rm['median_rss_kb'] * 1024 / 1e6:.1f} MB, inserted {re.get('inserted')}"),
 ]
+floor_path = os.path.join(work, "floor.json")
+if os.path.exists(floor_path):
+    f = json.load(open(floor_path))
+    idx = ", ".join(f"{k} {v / 1000:.1f} s" for k, v in f["index_ms"].items())
+    rows.append(("SQLite floor (same rows, no parsing)",
+                 f"{f['total_ms'] / 1000:.1f} s = {f['events_per_s']:,.0f} events/s max: copy "
+                 f"{f['copy_ms'] / 1000:.1f} s, {idx} (SQLite {f['sqlite_version']})"))
+    rows.append(("import elapsed / floor", f"{rep['elapsed_ms'] / f['total_ms']:.2f}x"))
 for r in ("daily", "session", "model"):
     x = json.load(open(os.path.join(work, f"m-report-{r}.json")))
     rows.append((f"report {r} --offline", f"{x['median_wall_s'] * 1000:.1f} ms"))
