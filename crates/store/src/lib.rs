@@ -72,7 +72,8 @@ pub trait Store: AlertStore + Send {
     fn cursor(&self, source_id: &str) -> Result<Option<String>>;
     /// All cursors whose id starts with `prefix`.
     fn cursors_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
-    /// Usage rollup rows in a window (reports read these, not events).
+    /// Usage rollup rows in a window (reports read these, not events). Exact for any bounds:
+    /// the ends of a window that cover a rollup bucket in part are counted from events.
     fn usage_buckets(&self, filter: &UsageFilter) -> Result<Vec<UsageBucket>>;
     /// Individual usage entries in time order (for 5-hour blocks).
     fn usage_entries(&self, filter: &UsageFilter) -> Result<Vec<UsageEntry>>;

@@ -804,3 +804,75 @@ fn a_follower_past_the_newest_row_sees_its_larger_copy() {
     assert_eq!(after[0].event.tokens.output, 50);
     assert_eq!(totals(&store), (20, 55, 1.0, 2));
 }
+
+#[test]
+fn a_window_with_bounds_inside_buckets_counts_exactly_the_entries_inside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    const MIN: i64 = 60_000;
+    let day = 1_790_000_000_000 / 86_400_000 * 86_400_000;
+    // One entry every 7 minutes for 10 hours: every 15-minute bucket holds two or three.
+    let events: Vec<Event> = (0..86)
+        .map(|i| {
+            let mut e = usage_event(
+                &format!("e{i}"),
+                day + i * 7 * MIN,
+                100 + i as u64,
+                1,
+                0.001,
+                Merge::KeepFirst,
+            );
+            e.agent = Some(if i % 2 == 0 { "a" } else { "b" }.into());
+            e
+        })
+        .collect();
+    store.apply(&batch(events.clone())).unwrap();
+    let inside = |since: Option<i64>, until: Option<i64>| -> (u64, u64) {
+        let kept: Vec<&Event> = events
+            .iter()
+            .filter(|e| since.is_none_or(|s| e.ts_ms >= s) && until.is_none_or(|u| e.ts_ms < u))
+            .collect();
+        (kept.iter().map(|e| e.tokens.input).sum(), kept.len() as u64)
+    };
+    let windows = [
+        (Some(day + 50 * MIN), None),                   // since inside a bucket
+        (None, Some(day + 250 * MIN)),                  // until inside a bucket
+        (Some(day + 50 * MIN), Some(day + 250 * MIN)),  // both
+        (Some(day + 61 * MIN), Some(day + 73 * MIN)),   // within one bucket
+        (Some(day + 60 * MIN), Some(day + 75 * MIN)),   // exactly one bucket
+        (Some(day + 59 * MIN), Some(day + 61 * MIN)),   // across a bucket edge, no whole bucket
+        (Some(day + 120 * MIN), Some(day + 240 * MIN)), // whole hours
+    ];
+    for (since, until) in windows {
+        for keep in [
+            Dims::All,
+            Dims::BucketModel,
+            Dims::HourModel,
+            Dims::Model,
+            Dims::AgentModel,
+        ] {
+            let rows = store
+                .usage_buckets(&UsageFilter {
+                    since_ms: since,
+                    until_ms: until,
+                    keep,
+                    ..UsageFilter::default()
+                })
+                .unwrap();
+            let got = (
+                rows.iter().map(|r| r.totals.input_tokens).sum::<u64>(),
+                rows.iter().map(|r| r.totals.entries).sum::<u64>(),
+            );
+            assert_eq!(got, inside(since, until), "{since:?}..{until:?} {keep:?}");
+            let keys: std::collections::HashSet<_> = rows
+                .iter()
+                .map(|r| (r.bucket_ms, &r.source, &r.agent, &r.project, &r.model))
+                .collect();
+            assert_eq!(keys.len(), rows.len(), "one row per key: {keep:?}");
+            assert!(rows.windows(2).all(|w| w[0].bucket_ms <= w[1].bucket_ms));
+            if keep == Dims::AgentModel {
+                assert!(rows.iter().all(|r| r.agent == "a" || r.agent == "b"));
+            }
+        }
+    }
+}

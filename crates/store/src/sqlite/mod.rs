@@ -11,6 +11,7 @@ mod rollup_lag;
 mod stored_id;
 mod telemetry;
 mod telemetry_read;
+mod usage_read;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -325,7 +326,7 @@ impl Store for SqliteStore {
     }
 
     fn usage_buckets(&self, filter: &UsageFilter) -> Result<Vec<UsageBucket>> {
-        read::usage_buckets(&self.conn, filter)
+        usage_read::usage_buckets(&self.conn, filter)
     }
 
     fn usage_entries(&self, filter: &UsageFilter) -> Result<Vec<UsageEntry>> {

@@ -4,10 +4,10 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use clawscope_core::query::{
-    Dims, EventFilter, SearchHit, SessionFilter, SessionOrder, SessionSummary, StoreStats,
-    StoredEvent, UsageFilter,
+    EventFilter, SearchHit, SessionFilter, SessionOrder, SessionSummary, StoreStats, StoredEvent,
+    UsageFilter,
 };
-use clawscope_core::report::{UsageBucket, UsageEntry, UsageTotals};
+use clawscope_core::report::{UsageEntry, UsageTotals};
 use clawscope_core::{
     Cost, CostSource, ErrorInfo, Event, EventKind, Merge, ModelRef, SourceKind, Timing, Tokens,
     ToolInfo,
@@ -140,7 +140,7 @@ pub(super) fn cursors_with_prefix(
 }
 
 /// WHERE clauses for a usage filter over a table with `ts_col`, `source`, `agent`.
-fn usage_where(f: &UsageFilter, ts_col: &str, args: &mut Vec<Value>) -> String {
+pub(super) fn usage_where(f: &UsageFilter, ts_col: &str, args: &mut Vec<Value>) -> String {
     let mut w = vec!["1 = 1".to_string()];
     if let Some(s) = f.since_ms {
         args.push(Value::Integer(s));
@@ -161,7 +161,7 @@ fn usage_where(f: &UsageFilter, ts_col: &str, args: &mut Vec<Value>) -> String {
     w.join(" AND ")
 }
 
-fn totals_from(r: &Row<'_>, o: usize) -> rusqlite::Result<UsageTotals> {
+pub(super) fn totals_from(r: &Row<'_>, o: usize) -> rusqlite::Result<UsageTotals> {
     let input = u(r, o)?;
     let output = u(r, o + 1)?;
     let cache_read = u(r, o + 2)?;
@@ -179,53 +179,6 @@ fn totals_from(r: &Row<'_>, o: usize) -> rusqlite::Result<UsageTotals> {
         entries: u(r, o + 8)?,
         unpriced_entries: u(r, o + 9)?,
     })
-}
-
-pub(super) fn usage_buckets(conn: &Connection, f: &UsageFilter) -> Result<Vec<UsageBucket>> {
-    // A bucket is included when it starts inside the window; windows are whole buckets in practice.
-    let mut args = Vec::new();
-    let w = usage_where(f, "bucket", &mut args);
-    if f.keep == Dims::HourModel {
-        let mut args = Vec::new();
-        let w = usage_where(f, "hour", &mut args);
-        let sql = format!(
-            "SELECT hour, '', '', '', model, input, output, cache_read, cache_write, reasoning, cost_total,
-                    cost_reported, cost_computed, entries, unpriced
-             FROM usage_hourly WHERE {w} AND entries != 0 ORDER BY hour"
-        );
-        return bucket_rows(conn, &sql, args);
-    }
-    let (bucket, source, agent, project) = match f.keep {
-        Dims::All => ("bucket", "source", "agent", "project"),
-        Dims::BucketModel | Dims::HourModel => ("bucket", "''", "''", "''"),
-        Dims::Model => ("0", "''", "''", "''"),
-        Dims::ProjectModel => ("0", "''", "''", "project"),
-        Dims::AgentModel => ("0", "''", "agent", "''"),
-        Dims::AgentProjectModel => ("0", "''", "agent", "project"),
-    };
-    let sql = format!(
-        "SELECT {bucket}, {source}, {agent}, {project}, model, sum(input), sum(output), sum(cache_read),
-                sum(cache_write), sum(reasoning), sum(cost_total), sum(cost_reported), sum(cost_computed),
-                sum(entries), sum(unpriced)
-         FROM usage_rollup WHERE {w} AND entries != 0
-         GROUP BY 1, 2, 3, 4, 5 ORDER BY 1"
-    );
-    bucket_rows(conn, &sql, args)
-}
-
-fn bucket_rows(conn: &Connection, sql: &str, args: Vec<Value>) -> Result<Vec<UsageBucket>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(params_from_iter(args), |r| {
-        Ok(UsageBucket {
-            bucket_ms: r.get(0)?,
-            source: r.get(1)?,
-            agent: r.get(2)?,
-            project: r.get(3)?,
-            model: r.get(4)?,
-            totals: totals_from(r, 5)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub(super) fn usage_entries(conn: &Connection, f: &UsageFilter) -> Result<Vec<UsageEntry>> {
