@@ -158,25 +158,63 @@ pub struct ReportArgs {
     /// Per-model rows under each period (table output).
     #[arg(long)]
     pub breakdown: bool,
-    /// Block length in hours (blocks report).
-    #[arg(long, default_value_t = 5)]
-    pub session_length: u32,
+    /// Block length in hours (blocks report only; default 5).
+    #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u32).range(1..=168))]
+    pub session_length: Option<u32>,
+}
+
+/// Options of commands that show the store as it is now: no time window, no CSV.
+#[derive(Debug, Args, Clone)]
+pub struct Now {
+    /// IANA time zone for dates and times (default: config, then the system zone).
+    #[arg(long, short = 'z')]
+    pub timezone: Option<String>,
+    /// Only this source.
+    #[arg(long, value_enum, default_value_t)]
+    pub source: SourceArg,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Scan the sources into a throw-away scratch store (memory, spilling to an unnamed
+    /// temporary file) without touching the store.
+    #[arg(long)]
+    pub no_db: bool,
+    /// Do not import first (show what the store holds).
+    #[arg(long, conflicts_with = "no_db")]
+    pub offline: bool,
+}
+
+impl Now {
+    /// The same options as a window with no bounds.
+    pub fn window(&self) -> Window {
+        Window {
+            since: None,
+            until: None,
+            timezone: self.timezone.clone(),
+            source: self.source,
+            json: self.json,
+            csv: false,
+            no_db: self.no_db,
+            offline: self.offline,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     #[command(flatten)]
-    pub window: Window,
+    pub now: Now,
 }
 
 #[derive(Debug, Args)]
 pub struct SessionsArgs {
     #[command(flatten)]
     pub window: Window,
-    /// The N most expensive sessions.
-    #[arg(long, value_name = "N")]
-    pub top: Option<usize>,
-    /// Rows to show (default 50).
+    /// The N most expensive sessions (instead of the most recent).
+    #[arg(long, value_name = "N", conflicts_with = "limit",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub top: Option<u64>,
+    /// Rows to show, most recent activity first (0: all).
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
     /// Only this agent.
@@ -195,7 +233,7 @@ pub struct ShowArgs {
     /// Session key (or a unique part of it, or a session id).
     pub session: String,
     #[command(flatten)]
-    pub window: Window,
+    pub now: Now,
     /// Show full tool arguments and results.
     #[arg(long)]
     pub full: bool,
@@ -244,9 +282,9 @@ pub struct TracesArgs {
 pub struct SearchArgs {
     /// Words to find (all must match).
     pub text: Vec<String>,
-    /// Most hits to show.
-    #[arg(long, default_value_t = 20)]
-    pub limit: usize,
+    /// Most hits to show, newest first.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
     #[command(flatten)]
     pub window: Window,
 }
@@ -256,13 +294,13 @@ pub struct AnomalyArgs {
     #[command(flatten)]
     pub window: Window,
     /// Hourly cost above this multiple of the trailing 24 h average is a spike.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 2.0, value_parser = non_negative)]
     pub spike_factor: f64,
     /// A session costing more than this (USD) is flagged.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, value_parser = non_negative)]
     pub session_usd: f64,
     /// An hour costing more than this (USD) is flagged as burn.
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 3.0, value_parser = non_negative)]
     pub hourly_usd: f64,
 }
 
@@ -518,4 +556,13 @@ pub enum AlertsCommand {
     },
     /// Pause and resume actions taken.
     Actions,
+}
+
+/// A finite number, zero or more (thresholds and factors).
+fn non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Ok(_) => Err("must be a finite number, 0 or more".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }

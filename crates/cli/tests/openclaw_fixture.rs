@@ -171,6 +171,11 @@ fn show_pairs_tool_calls_and_links_sub_agents() {
         out.contains("SPAWN      sub-agent agent:main:subagent:"),
         "{out}"
     );
+    assert_eq!(
+        out.matches("SPAWN      sub-agent").count(),
+        1,
+        "the spawn in the transcript and the state DB's row of the same run are one event:\n{out}"
+    );
     assert!(
         out.contains("↳ agent:main:subagent:"),
         "children listed:\n{out}"
@@ -332,4 +337,80 @@ fn bad_arguments_fail_clearly() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("without a token"));
+    // options a command cannot honour are refused, not ignored
+    for (args, says) in [
+        (
+            &["report", "daily", "--session-length", "3"][..],
+            "for `report blocks` only",
+        ),
+        (
+            &["report", "blocks", "--session-length", "0"],
+            "--session-length",
+        ),
+        (&["status", "--csv"], "--csv"),
+        (&["show", "x", "--since", "2026-01-01"], "--since"),
+        (&["anomalies", "--spike-factor", "NaN"], "finite number"),
+        (
+            &["sessions", "--top", "2", "--limit", "1"],
+            "cannot be used with",
+        ),
+        (&["search", "x", "--limit", "0"], "--limit"),
+    ] {
+        let out = sb.cmd().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(says),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn each_layout_counts_its_sub_agent_once_and_show_finds_a_session_by_id() {
+    for layout in ["sqlite", "legacy"] {
+        let sb = Sandbox::new();
+        let home = openclaw_home(layout);
+        let h = home.to_str().unwrap();
+        let listed = sb.json(&["--openclaw-dir", h, "sessions", "--json"]);
+        let rows = listed["rows"].as_array().unwrap();
+        let main = rows
+            .iter()
+            .find(|r| r["session_key"] == "agent:main:main")
+            .unwrap();
+        assert_eq!(main["subagents"], 1, "{layout}: {main}");
+        let id = main["session_id"].as_str().unwrap();
+        let shown = sb.json(&["--openclaw-dir", h, "show", &id[..8], "--json", "--offline"]);
+        assert_eq!(
+            shown["session"]["session_key"], "agent:main:main",
+            "{layout}"
+        );
+    }
+}
+
+#[test]
+fn a_bound_with_a_time_of_day_counts_exactly_the_entries_after_it() {
+    let sb = Sandbox::new();
+    let home = openclaw_home("sqlite");
+    let h = home.to_str().unwrap();
+    let tokens = |kind: &str, since: &str| -> u64 {
+        let r = sb.json(&[
+            "--openclaw-dir",
+            h,
+            "report",
+            kind,
+            "--json",
+            "-z",
+            "UTC",
+            "--since",
+            since,
+        ]);
+        r["totals"]["total_tokens"].as_u64().unwrap()
+    };
+    let all = tokens("daily", "2026-11-01");
+    // Inside a rollup bucket, between entries: some of the day, not all, not none.
+    let part = tokens("daily", "2026-11-21T16:50:00Z");
+    assert!(part > 0 && part < all, "{part} of {all}");
+    // blocks add up single entries: the same number by another path
+    assert_eq!(part, tokens("blocks", "2026-11-21T16:50:00Z"));
+    assert_eq!(tokens("model", "2026-11-21T16:50:00Z"), part);
 }

@@ -6,6 +6,7 @@ pub mod alert;
 pub mod anomaly;
 pub mod batch;
 pub mod claude;
+pub mod excerpt;
 pub mod files;
 pub mod jsonutil;
 pub mod live;

@@ -64,7 +64,7 @@ pub enum SessionOrder {
 pub struct SessionFilter {
     /// Usage limits (time window applies to last activity).
     pub usage: UsageFilter,
-    /// Substring of the session key or label.
+    /// Substring of the session key, label or session id.
     pub key_contains: Option<String>,
     /// Only children of this session.
     pub parent: Option<String>,

@@ -85,8 +85,10 @@ pub trait Store: AlertStore + Send {
     fn session(&self, key: &str) -> Result<Option<SessionSummary>>;
     /// Events matching a filter, in (ts, seq) order.
     fn events(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>>;
-    /// Full-text search over message text (brings the text index up to date first).
-    fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>>;
+    /// Full-text search over message text in a window (time, source, agent), newest
+    /// first, at most `limit` hits; snippets have secrets masked (brings the text index
+    /// up to date first).
+    fn search(&self, query: &str, filter: &UsageFilter, limit: usize) -> Result<Vec<SearchHit>>;
     /// Sessions with text matching `query`, those with the most recently stored matches
     /// first, at most `limit` (brings the text index up to date first).
     fn text_sessions(&self, query: &str, limit: usize) -> Result<Vec<String>>;

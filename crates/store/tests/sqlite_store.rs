@@ -172,11 +172,16 @@ fn search_finds_text_and_tool_counts_roll_up() {
         ..ToolInfo::default()
     });
     store.apply(&batch(vec![user, call, result])).unwrap();
-    let hits = store.search("staging", 10).unwrap();
+    let hits = store
+        .search("staging", &UsageFilter::default(), 10)
+        .unwrap();
     assert_eq!(hits.len(), 1);
     assert!(hits[0].snippet.contains("[staging]"));
     // FTS syntax in user input is treated as text, not operators
-    assert!(store.search("NEAR(\"x", 10).unwrap().is_empty());
+    assert!(store
+        .search("NEAR(\"x", &UsageFilter::default(), 10)
+        .unwrap()
+        .is_empty());
     let s = store.session("s1").unwrap().unwrap();
     assert_eq!(
         (s.user_messages, s.tool_calls, s.tool_results, s.tool_errors),
@@ -489,7 +494,10 @@ fn a_schema_10_store_moves_key_uniqueness_to_a_named_index() {
     let s = store.apply(&batch(events)).unwrap();
     assert_eq!((s.inserted, s.unchanged), (0, 3), "still idempotent");
     assert_eq!(
-        store.search("needle", 10).unwrap().len(),
+        store
+            .search("needle", &UsageFilter::default(), 10)
+            .unwrap()
+            .len(),
         1,
         "text index holds"
     );
@@ -873,6 +881,49 @@ fn a_window_with_bounds_inside_buckets_counts_exactly_the_entries_inside_it() {
             if keep == Dims::AgentModel {
                 assert!(rows.iter().all(|r| r.agent == "a" || r.agent == "b"));
             }
+        }
+    }
+}
+
+#[test]
+fn search_keeps_to_its_window_and_masks_secrets_in_snippets() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let key = "sk-ant-api03-QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ";
+    let message = |id: &str, ts: i64, source: SourceKind| {
+        let mut e = usage_event(id, ts, 0, 0, 0.0, Merge::KeepFirst);
+        e.kind = Some(EventKind::UserMessage);
+        e.source = Some(source);
+        e.text = Some(format!("deploy staging with {key} please"));
+        e
+    };
+    store
+        .apply(&batch(vec![
+            message("a", 1_000, SourceKind::Claude),
+            message("b", 2_000, SourceKind::OpenClaw),
+            message("c", 3_000, SourceKind::Claude),
+        ]))
+        .unwrap();
+    let ids = |f: UsageFilter, limit: usize| -> Vec<i64> {
+        let hits = store.search("staging", &f, limit).unwrap();
+        hits.iter().map(|h| h.ts_ms).collect()
+    };
+    assert_eq!(ids(UsageFilter::default(), 10), vec![3_000, 2_000, 1_000]);
+    assert_eq!(ids(UsageFilter::default(), 2), vec![3_000, 2_000]);
+    let window = UsageFilter {
+        since_ms: Some(1_500),
+        until_ms: Some(3_000),
+        ..UsageFilter::default()
+    };
+    assert_eq!(ids(window, 10), vec![2_000]);
+    let claude = UsageFilter {
+        source: Some("claude".into()),
+        ..UsageFilter::default()
+    };
+    assert_eq!(ids(claude, 10), vec![3_000, 1_000]);
+    for q in ["staging", "QQQQQQQQ", "api03"] {
+        for h in store.search(q, &UsageFilter::default(), 10).unwrap() {
+            assert!(!h.snippet.contains("QQQQ"), "{q}: {}", h.snippet);
+            assert!(h.snippet.contains("sk-a…[masked]"), "{q}: {}", h.snippet);
         }
     }
 }

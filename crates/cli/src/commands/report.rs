@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
@@ -63,7 +63,13 @@ const CSV_TOKENS: [&str; 8] = [
     "cost_source",
 ];
 
+/// Hours in a billing block when --session-length is not given (ccusage's 5 hours).
+const DEFAULT_BLOCK_HOURS: u32 = 5;
+
 pub fn run(ctx: &Ctx, a: &ReportArgs, out: &mut impl Write) -> Result<()> {
+    if a.session_length.is_some() && a.kind != ReportKind::Blocks {
+        bail!("--session-length is for `report blocks` only");
+    }
     let store = ctx.report_store(&a.window)?;
     let filter = ctx.filter(&a.window)?;
     let tz = ctx.timezone(&a.window)?;
@@ -86,7 +92,8 @@ pub fn run(ctx: &Ctx, a: &ReportArgs, out: &mut impl Write) -> Result<()> {
         ReportKind::Blocks => {
             let entries = store.usage_entries(&filter)?;
             let now = Utc::now().timestamp_millis();
-            let bl = blocks(&entries, a.session_length as i64 * 3_600_000, now);
+            let hours = a.session_length.unwrap_or(DEFAULT_BLOCK_HOURS);
+            let bl = blocks(&entries, i64::from(hours) * 3_600_000, now);
             return blocks_out(&bl, a, tz, out);
         }
     };

@@ -34,7 +34,9 @@ pub fn list(ctx: &Ctx, a: &SessionsArgs, out: &mut impl Write) -> Result<()> {
         } else {
             SessionOrder::LastActivity
         },
-        limit: a.top.unwrap_or(a.limit),
+        limit: a
+            .top
+            .map_or(a.limit, |n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..SessionFilter::default()
     };
     let rows = store.sessions(&f)?;
@@ -125,9 +127,25 @@ pub fn search(ctx: &Ctx, a: &SearchArgs, out: &mut impl Write) -> Result<()> {
     }
     let store = ctx.report_store(&a.window)?;
     let tz = ctx.timezone(&a.window)?;
-    let hits = store.search(&text, a.limit)?;
+    let filter = ctx.filter(&a.window)?;
+    let limit = usize::try_from(a.limit).unwrap_or(usize::MAX);
+    let hits = store.search(&text, &filter, limit)?;
     if a.window.json {
         return json_report(out, &hits, &serde_json::json!({ "hits": hits.len() }));
+    }
+    if a.window.csv {
+        let body: Vec<Vec<String>> = hits
+            .iter()
+            .map(|h| {
+                vec![
+                    when(h.ts_ms, tz),
+                    h.session_key.clone(),
+                    h.kind.clone(),
+                    h.snippet.clone(),
+                ]
+            })
+            .collect();
+        return csv(out, &["time", "session_key", "kind", "snippet"], &body);
     }
     for h in &hits {
         writeln!(
@@ -161,6 +179,25 @@ pub fn anomalies(ctx: &Ctx, a: &AnomalyArgs, out: &mut impl Write) -> Result<()>
             out,
             &found,
             &serde_json::json!({ "anomalies": found.len() }),
+        );
+    }
+    if a.window.csv {
+        let body: Vec<Vec<String>> = found
+            .iter()
+            .map(|f| {
+                vec![
+                    f.kind.to_string(),
+                    when(f.at_ms, tz),
+                    f.session_key.clone().unwrap_or_default(),
+                    f.cost_usd.to_string(),
+                    f.threshold_usd.to_string(),
+                ]
+            })
+            .collect();
+        return csv(
+            out,
+            &["kind", "time", "session_key", "cost_usd", "threshold_usd"],
+            &body,
         );
     }
     let mut t = Table::new(&["kind", "when", "session", "cost", "threshold"]);

@@ -74,8 +74,9 @@ fn tool_line(call: &Event, result: Option<&Event>, full: bool) -> String {
 }
 
 pub fn run(ctx: &Ctx, a: &ShowArgs, out: &mut impl Write) -> Result<()> {
-    let store = ctx.report_store(&a.window)?;
-    let tz = ctx.timezone(&a.window)?;
+    let window = a.now.window();
+    let store = ctx.report_store(&window)?;
+    let tz = ctx.timezone(&window)?;
     let s = resolve(store.as_ref(), &a.session)?;
     let mut events: Vec<StoredEvent> = store.events(&EventFilter {
         session_key: Some(s.session_key.clone()),
@@ -84,7 +85,7 @@ pub fn run(ctx: &Ctx, a: &ShowArgs, out: &mut impl Write) -> Result<()> {
     for e in &mut events {
         mask_event(&mut e.event);
     }
-    if a.window.json {
+    if a.now.json {
         serde_json::to_writer_pretty(
             &mut *out,
             &serde_json::json!({ "session": s, "events": events }),

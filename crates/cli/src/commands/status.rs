@@ -18,11 +18,12 @@ use crate::render::{num, usd, Table};
 pub const ACTIVE_MS: i64 = 10 * 60 * 1000;
 
 pub fn run(ctx: &Ctx, a: &StatusArgs, out: &mut impl Write) -> Result<()> {
-    let store = ctx.report_store(&a.window)?;
-    let tz = ctx.timezone(&a.window)?;
+    let window = a.now.window();
+    let store = ctx.report_store(&window)?;
+    let tz = ctx.timezone(&window)?;
     let now = Utc::now().with_timezone(&tz);
     let [today, week, month] = period_starts(tz, now.timestamp_millis());
-    let source = a.window.source.filter();
+    let source = a.now.source.filter();
     let sum = |since: i64| -> Result<UsageTotals> {
         let filter = UsageFilter {
             since_ms: Some(since),
@@ -46,7 +47,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs, out: &mut impl Write) -> Result<()> {
         ..SessionFilter::default()
     })?;
     let stats = store.stats()?;
-    if a.window.json {
+    if a.now.json {
         let p: serde_json::Map<String, serde_json::Value> = periods
             .iter()
             .map(|(k, t)| {

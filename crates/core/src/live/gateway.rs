@@ -237,7 +237,7 @@ fn subagent(t: &Value, row: &TaskRunRow, out: &mut LiveOutput) {
     };
     // Same id as the state DB's sub-agent row: one sub-agent, counted once.
     let mut ev = Event {
-        id: format!("ocstate:subagent:{run}"),
+        id: crate::openclaw::subagent_spawn_id(&run),
         ts_ms: row.created_at,
         kind: Some(EventKind::SubagentSpawned),
         source: Some(SourceKind::OpenClaw),

@@ -211,7 +211,7 @@ impl SubagentRunRow {
         let payload: serde_json::Value =
             serde_json::from_str(&self.payload_json).unwrap_or_default();
         let mut ev = state_event(
-            format!("ocstate:subagent:{}", self.run_id),
+            super::subagent_spawn_id(&self.run_id),
             self.created_at,
             EventKind::SubagentSpawned,
             self.requester_session_key.clone(),

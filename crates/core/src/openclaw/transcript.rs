@@ -506,11 +506,13 @@ impl TranscriptState {
         run_id: Option<String>,
         tool_name: Option<String>,
     ) {
-        let mut ev = self.base_event(
-            format!("oc:{}:{}:spawn", self.session_id, entry_id),
-            ts,
-            EventKind::SubagentSpawned,
-        );
+        // Named by the run when the result names it, so the state DB's row of the same
+        // run is the same event.
+        let id = match &run_id {
+            Some(run) => super::subagent_spawn_id(run),
+            None => format!("oc:{}:{}:spawn", self.session_id, entry_id),
+        };
+        let mut ev = self.base_event(id, ts, EventKind::SubagentSpawned);
         ev.message_id = Some(entry_id.to_string());
         ev.run_id = run_id;
         ev.attrs = attrs(&[

@@ -349,9 +349,9 @@ impl Store for SqliteStore {
         read::events(&self.conn, filter)
     }
 
-    fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+    fn search(&self, query: &str, filter: &UsageFilter, limit: usize) -> Result<Vec<SearchHit>> {
         write::index_text(&self.conn)?;
-        read::search(&self.conn, query, limit)
+        read::search(&self.conn, query, filter, limit)
     }
 
     fn text_sessions(&self, query: &str, limit: usize) -> Result<Vec<String>> {

@@ -13,6 +13,8 @@ use clawscope_core::{
     ToolInfo,
 };
 
+use clawscope_core::excerpt::masked_excerpt;
+
 use super::stored_id::stored_id;
 use crate::{Result, StoreError};
 
@@ -265,8 +267,10 @@ fn session_where(f: &SessionFilter, args: &mut Vec<Value>) -> String {
     if let Some(k) = &f.key_contains {
         args.push(Value::Text(k.clone()));
         let n = args.len();
-        let mut any =
-            format!("instr(r.session_key, ?{n}) > 0 OR instr(coalesce(m.label, ''), ?{n}) > 0");
+        let mut any = format!(
+            "instr(r.session_key, ?{n}) > 0 OR instr(coalesce(m.label, ''), ?{n}) > 0
+                     OR instr(coalesce(r.session_id, m.session_id, ''), ?{n}) > 0"
+        );
         for key in &f.also_keys {
             args.push(Value::Text(key.clone()));
             any.push_str(&format!(" OR r.session_key = ?{}", args.len()));
@@ -415,23 +419,46 @@ pub(super) fn text_sessions(conn: &Connection, q: &str, limit: usize) -> Result<
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub(super) fn search(conn: &Connection, q: &str, limit: usize) -> Result<Vec<SearchHit>> {
+/// Words of the search text to mark in snippets.
+fn search_words(q: &str) -> Vec<&str> {
+    q.split_whitespace()
+        .map(|w| w.trim_matches('"'))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Characters of message text a search hit shows.
+const SNIPPET_CHARS: usize = 120;
+
+pub(super) fn search(
+    conn: &Connection,
+    q: &str,
+    f: &UsageFilter,
+    limit: usize,
+) -> Result<Vec<SearchHit>> {
     let query = fts_query(q);
     if query.is_empty() {
         return Err(StoreError::Invalid("empty search text".into()));
     }
-    let mut stmt = conn.prepare_cached(
-        "SELECT e.seq, e.session_key, e.kind, e.ts, snippet(events_fts, 0, '[', ']', '…', 12)
+    let mut args = vec![Value::Text(query)];
+    let w = usage_where(f, "e.ts", &mut args);
+    args.push(Value::Integer(limit.max(1) as i64));
+    let sql = format!(
+        "SELECT e.seq, e.session_key, e.kind, e.ts, e.text
          FROM events_fts JOIN events e ON e.seq = events_fts.rowid
-         WHERE events_fts MATCH ?1 ORDER BY e.ts DESC LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![query, limit.max(1) as i64], |r| {
+         WHERE events_fts MATCH ?1 AND {w} ORDER BY e.ts DESC LIMIT ?{}",
+        args.len()
+    );
+    let words = search_words(q);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |r| {
+        let text: Option<String> = r.get(4)?;
         Ok(SearchHit {
             seq: r.get(0)?,
             session_key: r.get(1)?,
             kind: r.get(2)?,
             ts_ms: r.get(3)?,
-            snippet: r.get(4)?,
+            snippet: masked_excerpt(text.as_deref().unwrap_or(""), &words, SNIPPET_CHARS),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
