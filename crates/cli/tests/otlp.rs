@@ -439,6 +439,18 @@ fn bad_bodies_are_refused_and_the_receiver_keeps_serving() {
     assert!(s.trace(&tid).is_none(), "a truncated message stored a span");
     s.assert_healthy("a truncated protobuf");
 
+    // Without a token, a request naming another host (a web page reaching the port
+    // through DNS rebinding) is refused before its body is read.
+    let whole_tid = hex_id(16);
+    let valid = trace_proto("rebound", &[(unhex(&whole_tid), unhex(&hex_id(8)))]);
+    let headers = [("content-type", PROTOBUF), ("host", "evil.example:4318")];
+    let (status, _, _) = s.post_raw("/v1/traces", &headers, &valid);
+    assert_eq!(status, 403, "a request naming evil.example");
+    assert!(
+        s.trace(&whole_tid).is_none(),
+        "a rebound request was stored"
+    );
+
     // Content types and encodings.
     let valid = trace_json(
         "ct",

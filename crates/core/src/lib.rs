@@ -2,6 +2,7 @@
 //! records into events, pricing, and report arithmetic. No IO lives here.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod alert;
 pub mod anomaly;
 pub mod batch;

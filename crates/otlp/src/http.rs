@@ -41,6 +41,19 @@ pub fn router(sink: Sink, cfg: Config) -> Router {
 
 async fn require_token(State(cfg): State<Config>, req: Request, next: Next) -> Response {
     let headers = req.headers();
+    // Without a token only this machine may send; a web page elsewhere reaching the port
+    // through DNS rebinding names it by its own domain (see `is_local_authority`).
+    let local = clawscope_core::access::is_local_request(
+        req.uri().authority().map(|a| a.as_str()),
+        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+    );
+    if cfg.token.is_none() && !local {
+        return error(
+            None,
+            StatusCode::FORBIDDEN,
+            "without a token this receiver answers only requests to an address or localhost".into(),
+        );
+    }
     if !cfg.authorized(|name| headers.get(name).and_then(|v| v.to_str().ok())) {
         return error(
             None,

@@ -56,12 +56,7 @@ impl Config {
         let Some(token) = self.token.as_deref() else {
             return true;
         };
-        let bearer = get("authorization")
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim);
+        let bearer = get("authorization").and_then(clawscope_core::access::bearer_token);
         let header = self.token_header.as_deref().and_then(&get).map(str::trim);
         [bearer, header]
             .into_iter()

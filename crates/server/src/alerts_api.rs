@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use clawscope_alerts::rules::{summary, Action, Rule, RuleEdit};
+use clawscope_core::access::bearer_token;
 use clawscope_core::alert::{Alert, AlertAction, AlertFilter, AlertState, Delivery, Silence};
 use clawscope_core::redact::{mask, same_secret};
 use clawscope_store::{Store, StoredRule};
@@ -91,9 +92,7 @@ impl IntoResponse for Refused {
     fn into_response(self) -> Response {
         match self {
             Refused::Api(e) => e.into_response(),
-            Refused::Forbidden(m) => {
-                (StatusCode::FORBIDDEN, Json(json!({ "error": m }))).into_response()
-            }
+            Refused::Forbidden(m) => ApiError::Forbidden(m.into()).into_response(),
         }
     }
 }
@@ -109,8 +108,7 @@ fn check_writer(st: &AppState, headers: &HeaderMap) -> Result<(), Refused> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_token);
     match bearer {
         Some(given) if same_secret(given, token) => Ok(()),
         _ => Err(ApiError::Unauthorized.into()),

@@ -1,12 +1,15 @@
 //! Access check. With a token set, a request needs `Authorization: Bearer <token>` or
 //! the dashboard's sign-in cookie. No other header is consulted: X-Forwarded-For,
 //! Forwarded or Host never grant access. Browsers asking for a page are sent to the
-//! sign-in form; everything else gets 401.
+//! sign-in form; everything else gets 401. Without a token (loopback only), a request
+//! must name the server by address or as localhost: a page elsewhere reaching it
+//! through DNS rebinding names it by its own domain and gets 403.
 
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use clawscope_core::access::{bearer_token, is_local_request};
 use clawscope_core::redact::same_secret;
 
 use crate::{ApiError, AppState};
@@ -23,6 +26,12 @@ fn is_api(path: &str) -> bool {
 
 pub async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(token) = state.token.as_deref() else {
+        if !names_this_machine(&req) {
+            return ApiError::Forbidden(
+                "this server answers only requests to an address or localhost (start it with --token to serve a host name)".into(),
+            )
+            .into_response();
+        }
         return next.run(req).await;
     };
     let path = req.uri().path();
@@ -33,8 +42,7 @@ pub async fn require_token(State(state): State<AppState>, req: Request, next: Ne
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_token);
     let ok = match bearer {
         Some(g) => same_secret(g, token),
         None => state.logins.session_of(req.headers()).is_some(),
@@ -52,4 +60,14 @@ pub async fn require_token(State(state): State<AppState>, req: Request, next: Ne
         .unwrap_or("/");
     let next_q: String = serde_urlencoded::to_string([("next", here)]).unwrap_or_default();
     Redirect::to(&format!("/login?{next_q}")).into_response()
+}
+
+/// Whether the request names this machine (see [`is_local_request`]).
+fn names_this_machine(req: &Request) -> bool {
+    is_local_request(
+        req.uri().authority().map(|a| a.as_str()),
+        req.headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok()),
+    )
 }

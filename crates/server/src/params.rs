@@ -16,6 +16,9 @@ pub enum ApiError {
     /// 401.
     #[error("missing or wrong bearer token")]
     Unauthorized,
+    /// 403: not allowed however the request is made.
+    #[error("{0}")]
+    Forbidden(String),
     /// 500.
     #[error("internal error: {0}")]
     Internal(String),
@@ -40,6 +43,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }

@@ -151,6 +151,52 @@ async fn token_is_required_and_headers_grant_nothing() {
     assert!(check_bind("0.0.0.0:3200".parse().unwrap(), None).is_err());
     assert!(check_bind("0.0.0.0:3200".parse().unwrap(), Some("t")).is_ok());
     assert!(check_bind("127.0.0.1:3200".parse().unwrap(), None).is_ok());
+    // the scheme name is case-insensitive; a token of a host name is served too
+    for h in [
+        [
+            ("Authorization", "bearer s3cret-token"),
+            ("Host", "dash.example:3200"),
+        ],
+        [
+            ("Authorization", "BEARER s3cret-token"),
+            ("Host", "127.0.0.1:3200"),
+        ],
+    ] {
+        let (s, _) = get(&app, "/api/v1/sessions", &h).await;
+        assert_eq!(s, StatusCode::OK, "{h:?}");
+    }
+}
+
+#[tokio::test]
+async fn without_a_token_only_requests_naming_this_machine_are_answered() {
+    let app = router(AppState::new(Box::new(fixture_store()), None));
+    // A page of evil.example whose name now resolves to 127.0.0.1 (DNS rebinding).
+    for host in [
+        "evil.example:3200",
+        "evil.example",
+        "localhost.evil.example",
+    ] {
+        for uri in ["/api/v1/sessions", "/", "/api/health"] {
+            let (s, body) = get(&app, uri, &[("Host", host)]).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{host} {uri}");
+            assert!(
+                body["error"].as_str().unwrap().contains("--token"),
+                "{body}"
+            );
+        }
+    }
+    for host in [
+        "127.0.0.1:3200",
+        "localhost:3200",
+        "[::1]:3200",
+        "app.localhost",
+    ] {
+        let (s, _) = get(&app, "/api/v1/sessions", &[("Host", host)]).await;
+        assert_eq!(s, StatusCode::OK, "{host}");
+    }
+    // no Host at all: no browser sent it
+    let (s, _) = get(&app, "/api/v1/sessions", &[]).await;
+    assert_eq!(s, StatusCode::OK);
 }
 
 #[tokio::test]
