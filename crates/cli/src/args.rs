@@ -306,8 +306,9 @@ pub struct AnomalyArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on. Anything but loopback requires --token.
-    #[arg(long, default_value = "127.0.0.1:3200")]
+    /// Address to listen on (IP:PORT, or localhost:PORT). Anything but loopback
+    /// requires --token.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:3200", value_parser = listen_addr)]
     pub listen: std::net::SocketAddr,
     /// Bearer token required on every request (env CLAWSCOPE_TOKEN).
     #[arg(long, env = "CLAWSCOPE_TOKEN", hide_env_values = true)]
@@ -350,7 +351,7 @@ pub struct ServeArgs {
     #[arg(long, conflicts_with = "event_socket")]
     pub no_event_socket: bool,
     /// Also accept event-stream producers on this loopback TCP address.
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(long, value_name = "ADDR:PORT", value_parser = listen_addr)]
     pub event_tcp: Option<std::net::SocketAddr>,
     /// A working session with no progress for this many seconds is reported hung.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
@@ -373,14 +374,14 @@ pub struct OtlpArgs {
     /// OTLP/HTTP address (POST /v1/traces, /v1/metrics, /v1/logs; protobuf or JSON,
     /// gzip) [default: 127.0.0.1:4318, skipped with a warning when taken]. Anything
     /// but loopback requires a token.
-    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "no_otlp_http")]
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "no_otlp_http", value_parser = listen_addr)]
     pub otlp_http: Option<std::net::SocketAddr>,
     /// Do not open the OTLP/HTTP receiver.
     #[arg(long)]
     pub no_otlp_http: bool,
     /// OTLP/gRPC address (trace, metrics and logs services; gzip) [default:
     /// 127.0.0.1:4317, skipped with a warning when taken].
-    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "no_otlp_grpc")]
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "no_otlp_grpc", value_parser = listen_addr)]
     pub otlp_grpc: Option<std::net::SocketAddr>,
     /// Do not open the OTLP/gRPC receiver.
     #[arg(long)]
@@ -564,5 +565,25 @@ fn non_negative(s: &str) -> Result<f64, String> {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
         Ok(_) => Err("must be a finite number, 0 or more".into()),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+/// An address to listen on: `IP:PORT` (`[v6]:PORT`), or `localhost:PORT` for 127.0.0.1.
+/// Other host names are not resolved: which address they mean is not certain.
+fn listen_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(a) = s.parse() {
+        return Ok(a);
+    }
+    match s.rsplit_once(':') {
+        Some((_, p)) if p.parse::<u16>().is_err() => Err(format!("{p:?} is not a port (0-65535)")),
+        Some((host, p)) if host.eq_ignore_ascii_case("localhost") => {
+            let port = p.parse::<u16>().map_err(|e| e.to_string())?;
+            Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+        }
+        _ => Err(
+            "expected IP:PORT such as 127.0.0.1:3200, [::1]:3200 or localhost:3200 \
+                  (other host names are not resolved)"
+                .into(),
+        ),
     }
 }

@@ -61,11 +61,17 @@ impl Ctx {
             cc = config.claude_dirs.clone();
         }
         for d in oc.iter().chain(cc.iter()) {
+            if !d.exists() {
+                bail!("{} does not exist", d.display());
+            }
             if !d.is_dir() {
                 bail!("{} is not a directory", d.display());
             }
         }
         let roots = discover(&oc, &cc, &Env::from_process());
+        if !oc.is_empty() || !cc.is_empty() {
+            warn_of_unlikely_roots(&roots);
+        }
         let store_path = match (&g.store, &config.store) {
             (Some(p), _) | (None, Some(p)) => p.clone(),
             _ => default_store()?,
@@ -158,15 +164,24 @@ impl Ctx {
             .ok()
             .filter(|s| !s.is_empty())
             .or_else(|| iana_time_zone::get_timezone().ok());
-        Ok(system
-            .and_then(|s| s.trim_start_matches(':').parse().ok())
-            .unwrap_or(chrono_tz::UTC))
+        let Some(name) = system else {
+            return Ok(chrono_tz::UTC);
+        };
+        Ok(name.trim_start_matches(':').parse().unwrap_or_else(|_| {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                eprintln!(
+                    "warning: the system time zone {name:?} is not an IANA name; using UTC (give --timezone)"
+                );
+            });
+            chrono_tz::UTC
+        }))
     }
 
     /// The usage filter for a window.
     pub fn filter(&self, w: &Window) -> Result<UsageFilter> {
         let tz = self.timezone(w)?;
-        Ok(UsageFilter {
+        let f = UsageFilter {
             since_ms: w
                 .since
                 .as_deref()
@@ -180,7 +195,40 @@ impl Ctx {
             source: w.source.filter(),
             agent: None,
             keep: Default::default(),
-        })
+        };
+        if let (Some(since), Some(until)) = (f.since_ms, f.until_ms) {
+            if since >= until {
+                bail!(
+                    "--since {} is not before --until {}: the window is empty",
+                    w.since.as_deref().unwrap_or_default(),
+                    w.until.as_deref().unwrap_or_default()
+                );
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// Directories given by hand with nothing clawscope reads in them are likely wrong paths.
+fn warn_of_unlikely_roots(roots: &Roots) {
+    for d in &roots.openclaw {
+        if !["agents", "state", "openclaw.json"]
+            .iter()
+            .any(|n| d.join(n).exists())
+        {
+            eprintln!(
+                "warning: {} does not look like an OpenClaw state dir (no agents/, state/ or openclaw.json)",
+                d.display()
+            );
+        }
+    }
+    for d in &roots.claude {
+        if !d.join("projects").is_dir() {
+            eprintln!(
+                "warning: {} has no projects/ directory (give the Claude Code config dir, e.g. ~/.claude)",
+                d.display()
+            );
+        }
     }
 }
 
@@ -190,11 +238,19 @@ pub fn parse_bound(s: &str, tz: Tz, until: bool) -> Result<i64> {
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(dt.timestamp_millis());
     }
-    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%Y%m%d"))
-        .with_context(|| {
-            format!("cannot read {s:?} as a date (YYYY-MM-DD, YYYYMMDD or RFC 3339)")
-        })?;
+    let parsed = NaiveDate::parse_from_str(s, "%Y-%m-%d");
+    let parsed = match parsed {
+        Err(e) if e.kind() == chrono::format::ParseErrorKind::Invalid => {
+            NaiveDate::parse_from_str(s, "%Y%m%d")
+        }
+        other => other,
+    };
+    let date = parsed.map_err(|e| match e.kind() {
+        chrono::format::ParseErrorKind::OutOfRange | chrono::format::ParseErrorKind::Impossible => {
+            anyhow::anyhow!("{s:?} is not a day of the calendar")
+        }
+        _ => anyhow::anyhow!("cannot read {s:?} as a date (YYYY-MM-DD, YYYYMMDD or RFC 3339)"),
+    })?;
     let date = if until {
         date.succ_opt().unwrap_or(date)
     } else {

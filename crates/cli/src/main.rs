@@ -71,9 +71,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // A closed pipe (`| head`) is not an error worth a message.
+            let closed = std::io::ErrorKind::BrokenPipe;
             if e.chain().any(|c| {
                 c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                    .is_some_and(|io| io.kind() == closed)
+                    || c.downcast_ref::<serde_json::Error>()
+                        .is_some_and(|j| j.io_error_kind() == Some(closed))
             }) {
                 return ExitCode::SUCCESS;
             }

@@ -322,7 +322,7 @@ fn bad_arguments_fail_clearly() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a directory"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/dir does not exist"));
     let out = sb
         .cmd()
         .args(["report", "daily", "-z", "Mars/Olympus"])
@@ -355,6 +355,26 @@ fn bad_arguments_fail_clearly() {
             "cannot be used with",
         ),
         (&["search", "x", "--limit", "0"], "--limit"),
+        (
+            &["report", "daily", "--since", "2026-02-30"],
+            "not a day of the calendar",
+        ),
+        (
+            &[
+                "report",
+                "daily",
+                "--since",
+                "2026-12-01",
+                "--until",
+                "2026-11-01",
+            ],
+            "is not before --until",
+        ),
+        (
+            &["serve", "--listen", "myhost:80"],
+            "other host names are not resolved",
+        ),
+        (&["serve", "--listen", "127.0.0.1:99999"], "is not a port"),
     ] {
         let out = sb.cmd().args(args).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
@@ -362,6 +382,20 @@ fn bad_arguments_fail_clearly() {
             !out.status.success() && err.contains(says),
             "{args:?}: {err}"
         );
+    }
+    // a directory given by hand with nothing to read in it: a warning, and the run goes on
+    let home = openclaw_home("sqlite");
+    let fixture_root = home.parent().unwrap().parent().unwrap().to_path_buf();
+    for (dir, warned) in [(fixture_root, true), (home, false)] {
+        let out = sb
+            .cmd()
+            .args(["--openclaw-dir", dir.to_str().unwrap(), "import"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        let warns = err.contains("does not look like an OpenClaw state dir");
+        assert_eq!(warns, warned, "{dir:?}: {err}");
     }
 }
 
@@ -384,6 +418,9 @@ fn each_layout_counts_its_sub_agent_once_and_show_finds_a_session_by_id() {
             shown["session"]["session_key"], "agent:main:main",
             "{layout}"
         );
+        // where the cost came from, in the listing's totals and in the session shown
+        assert_eq!(listed["totals"]["cost_source"], "reported", "{layout}");
+        assert_eq!(shown["session"]["cost_source"], "reported", "{layout}");
     }
 }
 

@@ -148,7 +148,7 @@ pub enum ServeError {
     #[error("refusing to listen on {0} without a token: anything but loopback needs --token (or CLAWSCOPE_TOKEN)")]
     NeedsToken(SocketAddr),
     /// Bind or serve failure.
-    #[error("server error on {addr}: {source}")]
+    #[error("cannot serve on {addr}")]
     Io {
         /// Address.
         addr: SocketAddr,
@@ -181,16 +181,22 @@ pub fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     socket.listen(BACKLOG)
 }
 
-/// Bind and serve until `shutdown` resolves.
+/// Bind the API's address, after checking it against the token rule.
+pub fn bind(addr: SocketAddr, token: Option<&str>) -> Result<tokio::net::TcpListener, ServeError> {
+    check_bind(addr, token)?;
+    listen(addr).map_err(|source| ServeError::Io { addr, source })
+}
+
+/// Serve the API on a listener from [`bind`] until `shutdown` resolves.
 pub async fn serve(
-    addr: SocketAddr,
+    listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    check_bind(addr, state.token.as_deref())?;
-    let listener = listen(addr).map_err(|source| ServeError::Io { addr, source })?;
-    let local = listener.local_addr().unwrap_or(addr);
-    tracing::info!(%local, "API listening");
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+    tracing::info!(%addr, "API listening");
     // Small live-feed writes go out at once instead of waiting for the previous ACK.
     let listener = axum::serve::ListenerExt::tap_io(listener, |t: &mut tokio::net::TcpStream| {
         let _ = t.set_nodelay(true);

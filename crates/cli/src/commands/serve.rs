@@ -19,7 +19,7 @@ use clawscope_live::gateway_rpc;
 use clawscope_live::gateway_ws::{self, GatewayConfig, GatewayStatus};
 use clawscope_live::{event_socket, follow, TrackerConfig, Work, Writer};
 use clawscope_server::ui::{Budgets, UiConfig};
-use clawscope_server::{check_bind, serve, AlertsView, AppState};
+use clawscope_server::{bind, serve, AlertsView, AppState};
 use clawscope_store::{AlertStore, StoredRule};
 
 use crate::args::ServeArgs;
@@ -154,12 +154,16 @@ async fn stop_signal() {
 }
 
 pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
-    check_bind(a.listen, a.token.as_deref())?;
     let retention = Some(a.otlp.telemetry_retention_days).filter(|d| *d > 0);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    // Bound first: a port in use (or a missing token) ends the run before anything starts.
+    let listener = {
+        let _runtime = rt.enter();
+        bind(a.listen, a.token.as_deref())?
+    };
     let bus = Bus::new(StreamLimits {
         max_clients: a.max_stream_clients.max(1),
         max_age_secs: a.max_stream_age.max(1),
@@ -267,7 +271,7 @@ pub fn run(ctx: Ctx, a: &ServeArgs) -> Result<()> {
             a.listen
         );
         let shutdown = stop_signal();
-        serve(a.listen, state, shutdown).await?;
+        serve(listener, state, shutdown).await?;
         stop.notify_waiters();
         Ok(())
     });

@@ -44,7 +44,7 @@ pub fn list(ctx: &Ctx, a: &SessionsArgs, out: &mut impl Write) -> Result<()> {
     rows.iter().for_each(|r| total.add(&r.totals));
     if a.window.json {
         let v: Vec<_> = rows.iter().map(SessionSummary::to_json).collect();
-        return json_report(out, &v, &total);
+        return json_report(out, &v, &total.to_json());
     }
     if a.window.csv {
         let body: Vec<Vec<String>> = rows
@@ -58,6 +58,7 @@ pub fn list(ctx: &Ctx, a: &SessionsArgs, out: &mut impl Write) -> Result<()> {
                     r.assistant_messages.to_string(),
                     r.tool_calls.to_string(),
                     r.tool_errors.to_string(),
+                    r.assistant_errors.to_string(),
                     r.totals.total_tokens.to_string(),
                     r.totals.cost_usd.to_string(),
                 ]
@@ -73,6 +74,7 @@ pub fn list(ctx: &Ctx, a: &SessionsArgs, out: &mut impl Write) -> Result<()> {
                 "assistant_messages",
                 "tool_calls",
                 "tool_errors",
+                "assistant_errors",
                 "total_tokens",
                 "cost_usd",
             ],

@@ -88,7 +88,7 @@ pub fn run(ctx: &Ctx, a: &ShowArgs, out: &mut impl Write) -> Result<()> {
     if a.now.json {
         serde_json::to_writer_pretty(
             &mut *out,
-            &serde_json::json!({ "session": s, "events": events }),
+            &serde_json::json!({ "session": s.to_json(), "events": events }),
         )?;
         writeln!(out)?;
         return Ok(());
