@@ -138,7 +138,9 @@ pub fn range(v: Option<&str>, default: &str) -> Result<i64, ApiError> {
     }
     .ok_or_else(bad)?;
     if !(3_600_000..=3660 * 86_400_000).contains(&ms) {
-        return Err(bad());
+        return Err(ApiError::BadRequest(format!(
+            "range must be between 1h and 3660d, got {s:?}"
+        )));
     }
     Ok(ms)
 }

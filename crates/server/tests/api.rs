@@ -119,6 +119,14 @@ async fn bad_parameters_get_clear_4xx() {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{uri}");
         assert!(body["error"].as_str().unwrap().len() > 5, "{uri}: {body}");
     }
+    let (_, body) = get(&app, "/api/costs?range=100000d", &[]).await;
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("between 1h and 3660d"),
+        "{body}"
+    );
     let (s, body) = get(&app, "/api/v2/nothing", &[]).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(body["error"].is_string());
