@@ -3,6 +3,7 @@
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
+use clawscope_core::excerpt::masked_excerpt;
 use clawscope_core::query::{
     EventFilter, SearchHit, SessionFilter, SessionOrder, SessionSummary, StoreStats, StoredEvent,
     UsageFilter,
@@ -12,8 +13,6 @@ use clawscope_core::{
     Cost, CostSource, ErrorInfo, Event, EventKind, Merge, ModelRef, SourceKind, Timing, Tokens,
     ToolInfo,
 };
-
-use clawscope_core::excerpt::masked_excerpt;
 
 use super::stored_id::stored_id;
 use crate::{Result, StoreError};
