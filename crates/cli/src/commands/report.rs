@@ -117,19 +117,14 @@ pub fn run(ctx: &Ctx, a: &ReportArgs, out: &mut impl Write) -> Result<()> {
 }
 
 /// Rollup rows for a report: hourly rows when they group exactly in `tz` (whole-hour
-/// zone, hour-aligned window, no agent filter), else 15-minute buckets.
+/// zone, no agent filter), else 15-minute buckets. The store counts any bound exactly.
 pub fn period_buckets(
     store: &dyn Store,
     filter: &UsageFilter,
     keep: Dims,
     tz: Tz,
 ) -> Result<Vec<UsageBucket>> {
-    let aligned = |ms: Option<i64>| ms.is_none_or(|m| m % 3_600_000 == 0);
-    if keep == Dims::BucketModel
-        && filter.agent.is_none()
-        && aligned(filter.since_ms)
-        && aligned(filter.until_ms)
-    {
+    if keep == Dims::BucketModel && filter.agent.is_none() {
         let hourly = store.usage_buckets(&UsageFilter {
             keep: Dims::HourModel,
             ..filter.clone()

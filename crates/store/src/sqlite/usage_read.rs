@@ -12,10 +12,9 @@ use clawscope_core::query::{Dims, UsageFilter};
 use clawscope_core::report::{UsageBucket, BUCKET_MS};
 use clawscope_core::EventKind;
 
+use super::dashboard::HOUR_MS;
 use super::read::{totals_from, usage_where};
 use crate::Result;
-
-const HOUR_MS: i64 = 3_600_000;
 
 pub(super) fn usage_buckets(conn: &Connection, f: &UsageFilter) -> Result<Vec<UsageBucket>> {
     let grain = if f.keep == Dims::HourModel {
